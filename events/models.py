@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from integrations.models import Instance
+
+
+class EventType(models.TextChoices):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+    UNKNOWN = "UNKNOWN"
+
+
+class Source(models.TextChoices):
+    POLLING = "polling", "Polling"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class EventLog(models.Model):
+    """One delivery: a notification message of up to N events, POSTed to the callback URL."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+        QUEUED = "queued", "Queued"
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="event_logs")
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.POLLING)
+    object_type = models.CharField(max_length=200, blank=True)
+    # The exact JSON text that is POSTed; signatures are computed over these bytes.
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "retrying"]),
+                name="eventlog_due_idx",
+            ),
+            models.Index(fields=["instance", "-created_at"], name="eventlog_instance_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.delivery_id} ({self.status})"
+
+
+class Event(models.Model):
+    """One normalized change. ``version`` makes it unique: the same change is stored once."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="events")
+    event_log = models.ForeignKey(
+        EventLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    object_type = models.CharField(max_length=200)
+    object_id = models.CharField(max_length=500)
+    event_type = models.CharField(max_length=16, choices=EventType.choices)
+    event_date = models.DateTimeField()
+    poll_date = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.POLLING)
+    # The record's updated value plus a hash of its content (polling) or the provider's
+    # delivery id (webhooks).
+    version = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "object_type", "object_id", "version"],
+                name="event_unique_version",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["instance", "object_type", "object_id"], name="event_object_idx"),
+            models.Index(fields=["created_at"], name="event_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.object_type}/{self.object_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt of a delivery, written before it is sent and updated with the outcome."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        MANUAL = "manual", "Manual"
+
+    event_log = models.ForeignKey(EventLog, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    request_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULED)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.pk} of {self.event_log_id}: {self.status_code or self.error[:40]}"
