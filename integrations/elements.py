@@ -32,3 +32,14 @@ def element_upsert(*, definition: dict[str, Any]) -> tuple[Element, bool]:
         setattr(element, name, value)
     element.save()
     return element, True
+
+
+def validate_definition(definition: Any) -> list[str]:
+    """Problems with an element definition, each naming the key at fault; empty when valid."""
+    if not isinstance(definition, dict):
+        return ["the element definition must be a JSON object"]
+    errors = []
+    for key in ("key", "name", "hub"):
+        if not isinstance(definition.get(key), str) or not definition.get(key):
+            errors.append(f"{key}: required (a non-empty string)")
+    return errors

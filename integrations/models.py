@@ -58,6 +58,26 @@ class Element(models.Model):
     def default_refresh_interval(self) -> int:
         return int(self.events_definition.get("defaultRefreshInterval", 15))
 
+    def site_url(self, configuration: dict[str, Any]) -> str:
+        """The provider's site root for an instance configuration, without a trailing slash.
+
+        A bare host (``acme.desk.com``) gets the element's default scheme; a value with a
+        scheme (``http://127.0.0.1:8765``, for simulators) is used as given.
+        """
+        site = self.definition.get("site", {})
+        key = site.get("configKey")
+        value = str(configuration.get(key) or "").strip() if key else ""
+        if not value:
+            value = site.get("default", "")
+        if value and "://" not in value:
+            value = f"{site.get('defaultScheme', 'https')}://{value}"
+        return value.rstrip("/")
+
+    def base_url(self, configuration: dict[str, Any]) -> str:
+        """The vendor API root: ``baseUrl`` with ``{site}`` filled in."""
+        template = self.definition.get("baseUrl", "{site}")
+        return template.replace("{site}", self.site_url(configuration)).rstrip("/")
+
     def is_secret_key(self, key: str) -> bool:
         if key in SECRET_CONFIG_KEYS:
             return True
