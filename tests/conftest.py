@@ -3,6 +3,12 @@ import pytest
 from tests.factories import UserFactory, desk_element
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default PBKDF2 hasher costs about a second per user on a loaded machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def desk(db):
     return desk_element()

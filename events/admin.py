@@ -1,0 +1,186 @@
+"""Events, deliveries and attempts are records: the admin shows them and never edits them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from events.models import DeliveryAttempt, Event, EventLog
+from integrations.admin import pretty_json
+
+# Credentials the app's callback may require (event.notification.basic.password).
+REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization"})
+
+
+def pretty_json_text(text: str) -> SafeString:
+    """A JSON document stored as text, indented; shown as stored when it is not JSON."""
+    try:
+        return pretty_json(json.loads(text))
+    except ValueError:
+        return format_html("<pre>{}</pre>", text)
+
+
+class ReadOnlyAdminMixin:
+    """View for staff with view permission; delete for superusers; no add or change."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EventInline(ReadOnlyInline):
+    model = Event
+    fields = ("object_type", "object_id", "event_type", "event_date", "source")
+    readonly_fields = fields
+
+
+class DeliveryAttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = ("started_at", "trigger", "status_code", "duration_ms", "error", "response_excerpt")
+    readonly_fields = fields
+
+    @admin.display(description="Response")
+    def response_excerpt(self, obj: DeliveryAttempt) -> str:
+        return Truncator(obj.response_body).chars(200)
+
+
+@admin.register(EventLog)
+class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "delivery_id",
+        "instance",
+        "instance__element",
+        "source",
+        "object_type",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+    )
+    list_filter = ("status", "source", "object_type", "instance__element")
+    list_select_related = ("instance", "instance__element")
+    search_fields = ("delivery_id", "events__object_id")
+    date_hierarchy = "created_at"
+    inlines = [EventInline, DeliveryAttemptInline]
+    fields = (
+        "delivery_id",
+        "instance",
+        "source",
+        "object_type",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+        "delivered_at",
+        "body_pretty",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Body")
+    def body_pretty(self, obj: EventLog) -> SafeString:
+        return pretty_json_text(obj.body)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "object_type",
+        "object_id",
+        "event_type",
+        "instance",
+        "instance__element",
+        "source",
+        "event_date",
+        "event_log",
+        "created_at",
+    )
+    list_filter = ("event_type", "source", "object_type", "instance__element")
+    list_select_related = ("instance", "instance__element", "event_log")
+    search_fields = ("object_id", "event_log__delivery_id")
+    date_hierarchy = "created_at"
+    fields = (
+        "instance",
+        "event_log",
+        "object_type",
+        "object_id",
+        "event_type",
+        "event_date",
+        "poll_date",
+        "source",
+        "version",
+        "created_at",
+        "raw_pretty",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Raw record")
+    def raw_pretty(self, obj: Event) -> SafeString:
+        return pretty_json(obj.raw)
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "event_log",
+        "event_log__instance",
+        "trigger",
+        "started_at",
+        "status_code",
+        "duration_ms",
+        "error_excerpt",
+    )
+    list_filter = ("trigger", "status_code", "event_log__status", "event_log__instance__element")
+    list_select_related = ("event_log", "event_log__instance")
+    search_fields = ("event_log__delivery_id",)
+    date_hierarchy = "started_at"
+    fields = (
+        "event_log",
+        "trigger",
+        "started_at",
+        "status_code",
+        "duration_ms",
+        "error",
+        "request_headers_pretty",
+        "response_body_pre",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Error")
+    def error_excerpt(self, obj: DeliveryAttempt) -> str:
+        return Truncator(obj.error).chars(80)
+
+    @admin.display(description="Request headers")
+    def request_headers_pretty(self, obj: DeliveryAttempt) -> SafeString:
+        headers = {
+            name: "<redacted>" if name.lower() in REDACTED_HEADERS else value
+            for name, value in (obj.request_headers or {}).items()
+        }
+        return pretty_json(headers)
+
+    @admin.display(description="Response body")
+    def response_body_pre(self, obj: DeliveryAttempt) -> SafeString:
+        return format_html("<pre>{}</pre>", obj.response_body)
