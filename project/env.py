@@ -73,8 +73,8 @@ def parse_database_url(url: str, *, base_dir: str) -> dict:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured(
-                f"DATABASE_URL names no database: add it after the host, e.g. "
-                f"postgres://user:password@localhost:5432/tributary."
+                "DATABASE_URL names no database: add it after the host, e.g. "
+                "postgres://user:password@localhost:5432/tributary."
             )
         try:
             port = parts.port

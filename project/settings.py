@@ -47,7 +47,8 @@ def _encryption_keys() -> list[str]:
         raise ImproperlyConfigured(
             "TRIBUTARY_ENCRYPTION_KEYS must be set when DJANGO_DEBUG is off: one or more "
             "comma-separated Fernet keys, the first encrypts and all decrypt. Generate one with: "
-            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
         )
     # Development only: a key derived from the (development) secret key.
     return [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]

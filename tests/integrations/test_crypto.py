@@ -15,7 +15,10 @@ def _raw_row(instance_id):
 
 def test_it_keeps_secrets_out_of_the_raw_row(db):
     instance = InstanceFactory(
-        secrets={"oauth.api.secret": "s3cr3t-consumer", "event.notification.signature.key": "sig-k"},
+        secrets={
+            "oauth.api.secret": "s3cr3t-consumer",
+            "event.notification.signature.key": "sig-k",
+        },
         provider_data={"oauth_token": "tok-123", "secret": "tok-secret-456"},
     )
     row = " ".join(str(column) for column in _raw_row(instance.pk))
