@@ -11,9 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
+from integrations.dateformat import EPOCH_FORMATS, DateFormatError, pattern_errors, resolve_zone
+from integrations.hubs import HubError, resolve
 from integrations.models import Element, PollerObject
+from integrations.placeholders import render_template, template_errors
 
 POLLER_CONFIGURATION = "event.poller.configuration"
 POLLER_URLS = "event.poller.urls"
@@ -98,9 +102,36 @@ def to_json_object(value: Any) -> dict[str, Any]:
     return value
 
 
-def _url_template_errors(url: str) -> list[str]:
-    """Problems with a poller URL template (placeholders, CEQL); empty when it is usable."""
+# Any instant will do: validation renders the template once to check what the provider gets.
+_SAMPLE_INSTANT = datetime(2017, 8, 30, 19, 19, 29, tzinfo=UTC)
+
+
+def _url_template_errors(url: str, element: Element) -> list[str]:
+    """Problems with a poller URL template (placeholders, hub resource, CEQL); empty when it
+    is usable, so a bad template fails when the configuration is saved, not at poll time."""
+    problems = template_errors(url)
+    if problems:
+        return problems
+    try:
+        resolve(element, render_template(url, at=_SAMPLE_INSTANT))
+    except HubError as exc:
+        return [str(exc)]
     return []
+
+
+def _date_settings_errors(dates: dict[str, str]) -> list[str]:
+    problems = []
+    for prefix in ("updated", "created"):
+        fmt = dates.get(f"{prefix}DateFormat")
+        if fmt and fmt not in EPOCH_FORMATS:
+            problems += [f"{prefix}DateFormat: {p}" for p in pattern_errors(fmt)]
+        zone = dates.get(f"{prefix}DateTimezone")
+        if zone:
+            try:
+                resolve_zone(zone)
+            except DateFormatError as exc:
+                problems.append(f"{prefix}DateTimezone: {exc}")
+    return problems
 
 
 def poller_config_parse(
@@ -132,7 +163,7 @@ def poller_config_parse(
             errors.append(f"{path}: must be an object, got {show(spec)}")
         else:
             spec = _merge_defaults(_normalized(spec), element.poller_defaults.get(name))
-            resources[name] = _resource_fields(spec, path=path, errors=errors)
+            resources[name] = _resource_fields(spec, path=path, element=element, errors=errors)
     return resources, errors
 
 
@@ -223,7 +254,9 @@ def _merge_defaults(spec: dict[str, Any], default: dict[str, Any] | None) -> dic
     return merged
 
 
-def _resource_fields(spec: dict[str, Any], *, path: str, errors: list[str]) -> dict[str, Any]:
+def _resource_fields(
+    spec: dict[str, Any], *, path: str, element: Element, errors: list[str]
+) -> dict[str, Any]:
     """PollerObject field values for a normalized spec; problems are appended to ``errors``."""
 
     for field in ("url", "idField"):
@@ -241,7 +274,7 @@ def _resource_fields(spec: dict[str, Any], *, path: str, errors: list[str]) -> d
             return default
 
     return {
-        "url": check("url", _url, ""),
+        "url": check("url", lambda value: _url(value, element), ""),
         "id_field": check("idField", _id_field, ""),
         "dates_configuration": check("datesConfiguration", _dates_configuration(path, errors), {}),
         "filter_by_updated_date": check("filterByUpdatedDate", to_bool, True),
@@ -255,12 +288,12 @@ def _resource_fields(spec: dict[str, Any], *, path: str, errors: list[str]) -> d
     }
 
 
-def _url(value: Any) -> str:
+def _url(value: Any, element: Element) -> str:
     if not isinstance(value, str):
         raise Invalid(f"must be a string, got {show(value)}")
     if len(value) > 2000:
         raise Invalid("must be at most 2000 characters")
-    problems = _url_template_errors(value)
+    problems = _url_template_errors(value, element)
     if problems:
         raise Invalid("; ".join(problems))
     return value
@@ -289,6 +322,8 @@ def _dates_configuration(path: str, errors: list[str]):
                 )
             else:
                 dates[key] = item
+        for problem in _date_settings_errors(dates):
+            errors.append(f"{path}.datesConfiguration.{problem}")
         return dates
 
     return convert
