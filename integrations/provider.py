@@ -151,6 +151,8 @@ class ProviderClient:
             max_retries if max_retries is not None else int(self.rate_limit.get("maxRetries", 3))
         )
         self._pause = 0.0
+        # Set once an OAuth 2 renewal stored new tokens on ``instance``.
+        self.renewed = False
 
     # URLs
 
@@ -437,6 +439,7 @@ class ProviderClient:
                 excerpt=text,
             )
         bearer.store(body)
+        self.renewed = True
 
 
 def _describe(exc: requests.RequestException) -> str:

@@ -1,0 +1,415 @@
+"""Polling one PollerObject: from its URL template to stored Events and EventLogs.
+
+The cursor algorithm (docs/architecture.md, "Change capture"):
+- the window starts at ``cursor − pollDelay − lookback``; the cursor is the highest provider
+  ``updated`` value seen, so provider and Tributary clocks never mix;
+- re-reading the overlap is harmless because an Event's version (updated value + content
+  hash) is unique per object, so a record already captured is skipped;
+- Events, EventLogs and the cursor advance commit in one transaction: a failure anywhere
+  leaves the cursor where it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime as parse_iso
+
+from events.classify import Change, RecordError, classify, describe, event_date, filter_date
+from events.messages import build_message, dumps, event_entry, polling_raw
+from events.models import Event, EventLog, Source
+from integrations.hubs import HubError, resolve
+from integrations.models import Instance, PollerObject
+from integrations.placeholders import PlaceholderError, render_template
+from integrations.provider import PageCapReached, ProviderClient, ProviderError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 10
+MAX_BACKOFF = timedelta(hours=1)
+MAX_WARNINGS = 20
+
+
+class PollError(Exception):
+    """A poll failed; the cursor stayed and the message is recorded on the PollerObject."""
+
+
+class PollSkipped(Exception):
+    """Another worker holds the PollerObject."""
+
+
+@dataclass
+class PollResult:
+    poller_object_id: int
+    object_type: str
+    pages: int = 0
+    records: int = 0
+    events: Counter = field(default_factory=Counter)
+    cursor_before: datetime | None = None
+    cursor_after: datetime | None = None
+    windows: int = 1
+    warnings: list[str] = field(default_factory=list)
+    new_events: list[dict] = field(default_factory=list)
+    event_log_ids: list[int] = field(default_factory=list)
+    dry_run: bool = False
+
+    def summary(self) -> dict:
+        return {
+            "objectType": self.object_type,
+            "pages": self.pages,
+            "records": self.records,
+            "events": dict(self.events),
+            "cursorBefore": self.cursor_before.isoformat() if self.cursor_before else None,
+            "cursorAfter": self.cursor_after.isoformat() if self.cursor_after else None,
+            "windows": self.windows,
+            "warnings": self.warnings,
+            "dryRun": self.dry_run,
+        }
+
+
+def lease_duration() -> timedelta:
+    return timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
+
+
+def poller_claim(*, poller_object_id: int, now: datetime) -> bool:
+    """Take the PollerObject for one poll: 1 row updated means it is ours."""
+    updated = (
+        PollerObject.objects.filter(pk=poller_object_id)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(locked_until=now + lease_duration())
+    )
+    return updated == 1
+
+
+def poller_release(*, poller_object_id: int) -> None:
+    PollerObject.objects.filter(pk=poller_object_id).update(locked_until=None)
+
+
+def due_pollers_claim(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Pick the PollerObjects due now and push their next poll one interval ahead.
+
+    ``SKIP LOCKED`` lets several dispatchers (one per cluster) run at once on PostgreSQL
+    without handing out the same object twice.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            PollerObject.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("instance__element")
+            .filter(
+                enabled=True,
+                instance__events_enabled=True,
+                instance__vendor_type=Instance.VendorType.POLLING,
+            )
+            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+            .order_by("next_poll_at", "pk")[:limit]
+        )
+        for poller in due:
+            poller.next_poll_at = now + timedelta(
+                minutes=poller.instance.effective_refresh_interval
+            )
+        PollerObject.objects.bulk_update(due, ["next_poll_at"])
+    return [poller.pk for poller in due]
+
+
+def window_start(poller: PollerObject, now: datetime) -> datetime:
+    """The cursor, or on the first poll the baseline: when events were enabled, or the
+    backfill date the instance asks for."""
+    if poller.cursor is not None:
+        return poller.cursor
+    backfill = poller.instance.configuration.get("event.poller.backfill.since")
+    if backfill:
+        parsed = parse_iso(str(backfill))
+        if parsed is not None:
+            return (
+                parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+            )
+    return poller.instance.events_enabled_at or now
+
+
+def batch_size(instance: Instance) -> int:
+    try:
+        return max(1, int(instance.configuration.get("event.notification.batch.size", 10)))
+    except (TypeError, ValueError):
+        return DEFAULT_BATCH_SIZE
+
+
+class _Poll:
+    """One run over the provider's pages; holds only a batch of records at a time."""
+
+    def __init__(self, poller: PollerObject, *, now: datetime, dry_run: bool, client) -> None:
+        self.poller = poller
+        self.instance = poller.instance
+        self.element = poller.instance.element
+        self.now = now
+        self.dry_run = dry_run
+        self.client = client
+        self.start = window_start(poller, now)
+        self.since = self.start - timedelta(seconds=poller.poll_delay + poller.lookback)
+        self.batch_size = batch_size(self.instance)
+        self.result = PollResult(
+            poller_object_id=poller.pk,
+            object_type=poller.name,
+            cursor_before=poller.cursor,
+            dry_run=dry_run,
+        )
+        self.max_seen: datetime | None = None
+        # object_id -> (version, updated) of what this poll saw: a second, different version
+        # means the record moved while we paged, and offset pages may have shifted under us.
+        self.seen: dict[str, tuple[str, datetime | None]] = {}
+        self.rewind_to: datetime | None = None
+        self.pending: list[tuple[Change, dict]] = []
+        self.uses_dates = bool((poller.dates_configuration or {}).get("updatedDateField"))
+
+    def run(self) -> PollResult:
+        at = self.since
+        while True:
+            url = render_template(self.poller.url, at=at)
+            query = resolve(self.element, url, page_size=self.poller.page_size)
+            resource = self.element.resources.get(query.resource)
+            before = self.max_seen
+            try:
+                for page in self.client.iter_pages(
+                    query.path, query.params, page_size=query.page_size, resource=resource
+                ):
+                    self.result.pages += 1
+                    self._take_page(page.records, query)
+                break
+            except PageCapReached:
+                # Too many pages for one window: start a new window at the newest change seen.
+                if self.max_seen is None or self.max_seen == before:
+                    raise PollError(
+                        "the provider's page limit was reached and the window cannot be "
+                        "narrowed further (more changes share one second than fit in the "
+                        "page limit); lower the refresh interval or raise pageSize"
+                    ) from None
+                at = self.max_seen - timedelta(seconds=1)
+                self.result.windows += 1
+        self._flush()
+        self.result.cursor_after = self._next_cursor()
+        return self.result
+
+    def _take_page(self, records: list[dict], query) -> None:
+        for record in records:
+            self.result.records += 1
+            if not isinstance(record, dict):
+                self._warn(f"skipped a record that is not a JSON object: {describe(record)}")
+                continue
+            if not query.matches(record):
+                continue
+            try:
+                change = classify(record, self.poller)
+            except RecordError as exc:
+                self._warn(f"skipped a record: {exc}: {describe(record)}")
+                continue
+            compared = filter_date(change, self.poller)
+            if compared is not None and compared <= self.since:
+                continue
+            if self.poller.filter_by_current_date and compared is not None and compared > self.now:
+                continue
+            previous = self.seen.get(change.object_id)
+            if previous is not None and previous[0] != change.version and previous[1]:
+                self.rewind_to = min(filter(None, [self.rewind_to, previous[1]]))
+            self.seen[change.object_id] = (change.version, change.updated)
+            if change.updated is not None and (
+                self.max_seen is None or change.updated > self.max_seen
+            ):
+                self.max_seen = change.updated
+            self.pending.append((change, record))
+        self._flush(full_batches_only=True)
+
+    def _flush(self, *, full_batches_only: bool = False) -> None:
+        if not self.pending:
+            return
+        fresh = self._drop_captured(self.pending)
+        keep = len(fresh) % self.batch_size if full_batches_only else 0
+        ready, self.pending = fresh[: len(fresh) - keep], fresh[len(fresh) - keep :]
+        if ready:
+            self._store(ready)
+
+    def _drop_captured(self, items: list[tuple[Change, dict]]) -> list[tuple[Change, dict]]:
+        ids = {change.object_id for change, _ in items}
+        versions = {change.version for change, _ in items}
+        captured = set(
+            Event.objects.filter(
+                instance=self.instance,
+                object_type=self.poller.name,
+                object_id__in=ids,
+                version__in=versions,
+            ).values_list("object_id", "version")
+        )
+        fresh, taken = [], set()
+        for change, record in items:
+            key = (change.object_id, change.version)
+            if key in captured or key in taken:
+                continue
+            taken.add(key)
+            fresh.append((change, record))
+        return fresh
+
+    def _store(self, items: list[tuple[Change, dict]]) -> None:
+        logs, events = [], []
+        for offset in range(0, len(items), self.batch_size):
+            batch = items[offset : offset + self.batch_size]
+            delivery_id = str(uuid.uuid4())
+            entries = [
+                event_entry(
+                    instance=self.instance,
+                    object_type=self.poller.name,
+                    object_id=change.object_id,
+                    event_type=change.event_type,
+                    date=event_date(change) or self.now,
+                    poll_date=self.now,
+                )
+                for change, _ in batch
+            ]
+            raw = polling_raw(self.poller.name, [record for _, record in batch], self.now)
+            message = build_message(
+                instance=self.instance,
+                delivery_id=delivery_id,
+                events=entries,
+                raw=raw,
+                created=self.now,
+            )
+            event_log = EventLog(
+                instance=self.instance,
+                delivery_id=delivery_id,
+                source=Source.POLLING,
+                object_type=self.poller.name,
+                body=dumps(message),
+                next_attempt_at=self.now,
+            )
+            logs.append(event_log)
+            for (change, record), entry in zip(batch, entries, strict=True):
+                self.result.events[change.event_type] += 1
+                self.result.new_events.append(
+                    {key: entry[key] for key in ("objectId", "objectType", "eventType", "date")}
+                )
+                events.append(
+                    Event(
+                        instance=self.instance,
+                        event_log=event_log,
+                        object_type=self.poller.name,
+                        object_id=change.object_id,
+                        event_type=change.event_type,
+                        event_date=event_date(change) or self.now,
+                        poll_date=self.now,
+                        raw=record,
+                        source=Source.POLLING,
+                        version=change.version,
+                    )
+                )
+        if self.dry_run:
+            return
+        EventLog.objects.bulk_create(logs)
+        Event.objects.bulk_create(events)
+        self.result.event_log_ids.extend(log.pk for log in logs)
+
+    def _next_cursor(self) -> datetime:
+        if not self.uses_dates:
+            return self.now
+        cursor = max(self.start, self.max_seen) if self.max_seen else self.start
+        if self.rewind_to is not None:
+            cursor = max(self.start, min(cursor, self.rewind_to))
+        return cursor
+
+    def _warn(self, message: str) -> None:
+        if len(self.result.warnings) < MAX_WARNINGS:
+            self.result.warnings.append(message)
+        log.warning("poller %s: %s", self.poller.pk, message)
+
+
+def poll_object(
+    *,
+    poller_object_id: int,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    client: ProviderClient | None = None,
+) -> PollResult:
+    """Poll one PollerObject now. Raises PollSkipped when another worker holds it and
+    PollError (after recording it on the PollerObject) when the poll fails."""
+    now = now or timezone.now()
+    if not poller_claim(poller_object_id=poller_object_id, now=now):
+        raise PollSkipped(f"poller object {poller_object_id} is being polled by another worker")
+    try:
+        poller = PollerObject.objects.select_related("instance__element").get(pk=poller_object_id)
+        try:
+            with transaction.atomic():
+                result = _Poll(
+                    poller,
+                    now=now,
+                    dry_run=dry_run,
+                    client=client or ProviderClient(poller.instance),
+                ).run()
+                if not dry_run:
+                    _record_success(poller, result, now)
+        except (ProviderError, HubError, PlaceholderError, PollError) as exc:
+            if not dry_run:
+                _record_failure(poller, str(exc), now)
+            raise PollError(str(exc)) from exc
+        except Exception as exc:
+            if not dry_run:
+                _record_failure(poller, f"internal error: {exc!r}", now)
+            raise
+        return result
+    finally:
+        poller_release(poller_object_id=poller_object_id)
+
+
+def _record_success(poller: PollerObject, result: PollResult, now: datetime) -> None:
+    poller.cursor = result.cursor_after
+    poller.last_poll_at = now
+    poller.last_success_at = now
+    poller.last_result = result.summary()
+    poller.last_error = ""
+    poller.consecutive_failures = 0
+    interval = timedelta(minutes=poller.instance.effective_refresh_interval)
+    if poller.next_poll_at is None or poller.next_poll_at < now + interval:
+        poller.next_poll_at = now + interval
+    poller.save(
+        update_fields=[
+            "cursor",
+            "last_poll_at",
+            "last_success_at",
+            "last_result",
+            "last_error",
+            "consecutive_failures",
+            "next_poll_at",
+        ]
+    )
+
+
+def _after_failure(
+    poller: PollerObject, client, message: str, now: datetime, *, dry_run: bool
+) -> None:
+    if getattr(client, "renewed", False):
+        # The renewed OAuth 2 tokens were saved inside the poll's rolled-back transaction,
+        # but the provider may already have spent the old refresh token: keep the new ones.
+        Instance.objects.filter(pk=poller.instance_id).update(
+            provider_data=client.instance.provider_data
+        )
+    if not dry_run:
+        _record_failure(poller, message, now)
+
+
+def _record_failure(poller: PollerObject, message: str, now: datetime) -> None:
+    failures = poller.consecutive_failures + 1
+    interval = timedelta(minutes=poller.instance.effective_refresh_interval)
+    backoff = min(interval * (2 ** min(failures, 10)), max(MAX_BACKOFF, interval))
+    PollerObject.objects.filter(pk=poller.pk).update(
+        last_poll_at=now,
+        last_error=message[:4000],
+        last_error_at=now,
+        consecutive_failures=failures,
+        next_poll_at=now + backoff,
+    )
+    log.warning("poll of %s failed (%s in a row): %s", poller, failures, message)

@@ -1,0 +1,62 @@
+"""django-q2 entry points and schedules. The only module that imports django-q2.
+
+Tasks take ids, never model instances, and are enqueued on commit so a worker never
+looks for a row that is not there yet.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from events.polling import PollError, PollSkipped, due_pollers_claim, poll_object
+
+log = logging.getLogger(__name__)
+
+# Periodic schedules, declared in one place and created idempotently by setup_schedules.
+SCHEDULES = {
+    "dispatch due polls": {
+        "func": "events.tasks.dispatch_due_polls",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+}
+
+
+def schedules_setup() -> list[tuple[str, bool]]:
+    """Create or update every schedule; returns (name, created) pairs."""
+    results = []
+    for name, fields in SCHEDULES.items():
+        _, created = Schedule.objects.update_or_create(
+            name=name, defaults={**fields, "repeats": -1}
+        )
+        results.append((name, created))
+    return results
+
+
+def dispatch_due_polls() -> int:
+    """Claim the PollerObjects due now and enqueue one poll task each."""
+    ids = due_pollers_claim()
+    for poller_object_id in ids:
+        transaction.on_commit(
+            lambda pk=poller_object_id: async_task(
+                "events.tasks.poll_object_task", pk, task_name=f"poll-{pk}"
+            )
+        )
+    return len(ids)
+
+
+def poll_object_task(poller_object_id: int) -> dict | None:
+    try:
+        result = poll_object(poller_object_id=poller_object_id)
+    except PollSkipped as exc:
+        log.info("%s", exc)
+        return None
+    except PollError as exc:
+        # Recorded on the PollerObject with backoff; not a task failure to retry blindly.
+        log.warning("poll of poller object %s failed: %s", poller_object_id, exc)
+        return {"error": str(exc)}
+    return result.summary()
