@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from django.utils import timezone
 
 from integrations.models import Instance
 
@@ -15,7 +13,7 @@ NOTIFICATION_USER = "notifications@tributary"
 
 
 def iso_z(value: datetime) -> str:
-    return value.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def epoch_ms(value: datetime) -> int:
@@ -58,7 +56,7 @@ def build_message(
 ) -> dict[str, Any]:
     return {
         "severity": "medium",
-        "createdDate": created.astimezone(timezone.UTC).strftime("%a %b %d %H:%M:%S UTC %Y"),
+        "createdDate": created.astimezone(UTC).strftime("%a %b %d %H:%M:%S UTC %Y"),
         "topic": f"instance-{instance.pk}-{instance.element.key}-events",
         "action": "create",
         "id": delivery_id,

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -130,9 +130,7 @@ def window_start(poller: PollerObject, now: datetime) -> datetime:
     if backfill:
         parsed = parse_iso(str(backfill))
         if parsed is not None:
-            return (
-                parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
-            )
+            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
     return poller.instance.events_enabled_at or now
 
 
@@ -155,6 +153,10 @@ class _Poll:
         self.client = client
         self.start = window_start(poller, now)
         self.since = self.start - timedelta(seconds=poller.poll_delay + poller.lookback)
+        # Changes older than this are not events. The first poll is a baseline: nothing
+        # from before events were enabled (or the backfill date), though it reads the
+        # lookback like every poll.
+        self.floor = self.since if poller.cursor is not None else self.start
         self.batch_size = batch_size(self.instance)
         self.result = PollResult(
             poller_object_id=poller.pk,
@@ -212,7 +214,7 @@ class _Poll:
                 self._warn(f"skipped a record: {exc}: {describe(record)}")
                 continue
             compared = filter_date(change, self.poller)
-            if compared is not None and compared <= self.since:
+            if compared is not None and compared <= self.floor:
                 continue
             if self.poller.filter_by_current_date and compared is not None and compared > self.now:
                 continue
