@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help install run test lint format check clean
 
 help:
-	@echo "make run     install into $(VENV), migrate, load elements, create the admin, serve on 127.0.0.1:$(PORT)"
+	@echo "make run     install into $(VENV), migrate, load elements, create the admin, serve on 127.0.0.1:$(PORT) with the worker"
 	@echo "make test    run the tests (throwaway PostgreSQL when installed, else SQLite); ARGS='-k foo'"
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make format  ruff format + ruff check --fix"
@@ -35,8 +35,11 @@ install: $(INSTALL_STAMP)
 run: install
 	$(VENV_PYTHON) manage.py migrate
 	$(VENV_PYTHON) manage.py load_elements
+	$(VENV_PYTHON) manage.py setup_schedules
 	$(VENV_PYTHON) manage.py create_local_admin --base-url http://127.0.0.1:$(PORT)
-	$(VENV_PYTHON) manage.py runserver 127.0.0.1:$(PORT)
+	$(VENV_PYTHON) -m project.supervisor \
+		web="$(VENV_PYTHON) manage.py runserver --noreload 127.0.0.1:$(PORT)" \
+		worker="$(VENV_PYTHON) manage.py qcluster"
 
 test: install
 	bash scripts/with-test-postgres.sh $(VENV_PYTHON) -m pytest $(PYTEST_ARGS) $(ARGS)

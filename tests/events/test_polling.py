@@ -1,17 +1,20 @@
 """Polling over real HTTP against the bundled Desk simulator, signed with OAuth 1.0a."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 import requests
 from django.core.management import CommandError, call_command
+from django.utils.dateparse import parse_datetime
 
 from events.models import Event, EventLog
 from events.polling import PollError, poll_object
+from integrations.instance_json import instance_create
 from integrations.models import Instance, PollerObject
 from integrations.provider import ProviderClient
-from tests.events.conftest import at
+from tests.events.conftest import at, desk_instance_json
 
 
 def client_for(sim, instance, cls=ProviderClient):
@@ -239,3 +242,38 @@ def test_the_command_fails_with_the_provider_error(sim, desk_instance):
         call_command("poll", "--instance", desk_instance.pk, "--object", "incidents", stderr=err)
 
     assert "401" in err.getvalue()
+
+
+def test_it_narrows_the_window_when_the_provider_page_limit_is_reached(sim, desk_instance):
+    desk = desk_instance.element
+    desk.definition["pagination"]["maxPages"] = 2
+    desk.save()
+    set_page_size(desk_instance, "incidents", 2)
+    cases = []
+    for _ in range(5):
+        at(sim, 1)
+        cases.append(sim.create_case(subject="many"))
+
+    result = poll(sim, desk_instance)
+
+    assert result.windows == 2
+    assert sorted(captured(desk_instance)) == sorted((str(case["id"]), "CREATED") for case in cases)
+
+
+def test_it_backfills_history_from_the_configured_date(sim, desk, user):
+    since = sim.now() - timedelta(days=30)
+    data = desk_instance_json(sim.url, **{"event.poller.backfill.since": since.isoformat()})
+    instance = instance_create(owner=user, data=data)
+    listing = requests.get(
+        f"{sim.url}/api/v2/cases?per_page=100", auth=sim.oauth1(), timeout=5
+    ).json()
+    expected = {
+        str(case["id"])
+        for case in listing["_embedded"]["entries"]
+        if parse_datetime(case["updated_at"]) > since
+    }
+    assert expected, "the seed should hold cases changed in the last 30 days"
+
+    poll(sim, instance)
+
+    assert {object_id for object_id, _ in captured(instance)} == expected
