@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from events.models import EventType
-from integrations.dateformat import DateFormatError, parse_datetime, resolve_zone
+from integrations.dateformat import DateFormatError, parse_datetime
 from integrations.models import PollerObject
 from integrations.paths import get_path
+from integrations.timezones import ZoneError, resolve_zone
 
 
 class RecordError(ValueError):
@@ -38,7 +39,7 @@ def _record_date(record: dict, dates: dict, prefix: str) -> datetime | None:
     zone = dates.get(f"{prefix}DateTimezone")
     try:
         return parse_datetime(value, fmt, tz=resolve_zone(zone) if zone else None)
-    except DateFormatError as exc:
+    except (DateFormatError, ZoneError) as exc:
         raise RecordError(f"{field}: {exc}") from None
 
 

@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from integrations.models import Instance
 
@@ -38,8 +39,13 @@ class EventLog(models.Model):
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempt_count = models.PositiveIntegerField(default=0)
+    # Failed attempts since the delivery was last (re)started; the retry schedule counts them.
+    failures = models.PositiveIntegerField(default=0)
+    first_failed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -103,7 +109,7 @@ class DeliveryAttempt(models.Model):
         MANUAL = "manual", "Manual"
 
     event_log = models.ForeignKey(EventLog, on_delete=models.CASCADE, related_name="attempts")
-    started_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveIntegerField(null=True, blank=True)
     request_headers = models.JSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime as parse_iso
 
 from events.classify import Change, RecordError, classify, describe, event_date, filter_date
+from events.delivery import initial_status
 from events.messages import build_message, dumps, event_entry, polling_raw
 from events.models import Event, EventLog, Source
 from integrations.hubs import HubError, resolve
@@ -288,6 +289,7 @@ class _Poll:
                 source=Source.POLLING,
                 object_type=self.poller.name,
                 body=dumps(message),
+                status=initial_status(self.instance),
                 next_attempt_at=self.now,
             )
             logs.append(event_log)

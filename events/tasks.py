@@ -12,6 +12,7 @@ from django.db import transaction
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from events.delivery import deliveries_due, delivery_send
 from events.polling import PollError, PollSkipped, due_pollers_claim, poll_object
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,11 @@ log = logging.getLogger(__name__)
 SCHEDULES = {
     "dispatch due polls": {
         "func": "events.tasks.dispatch_due_polls",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    "sweep deliveries": {
+        "func": "events.tasks.sweep_deliveries",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
@@ -59,4 +65,43 @@ def poll_object_task(poller_object_id: int) -> dict | None:
         # Recorded on the PollerObject with backoff; not a task failure to retry blindly.
         log.warning("poll of poller object %s failed: %s", poller_object_id, exc)
         return {"error": str(exc)}
+    deliveries_enqueue(event_log_ids=result.event_log_ids)
     return result.summary()
+
+
+def deliveries_enqueue(*, event_log_ids: list[int]) -> None:
+    """Send these deliveries from the worker once the transaction that wrote them commits."""
+    for event_log_id in event_log_ids:
+        transaction.on_commit(
+            lambda pk=event_log_id: async_task(
+                "events.tasks.deliver_task", pk, task_name=f"deliver-{pk}"
+            )
+        )
+
+
+def deliveries_enqueue_in_order(*, event_log_ids: list[int]) -> None:
+    """One task sends these one after the other (reactivation drains the queue in order)."""
+    if event_log_ids:
+        transaction.on_commit(
+            lambda: async_task("events.tasks.deliver_in_order_task", list(event_log_ids))
+        )
+
+
+def deliver_task(event_log_id: int) -> int | None:
+    attempt = delivery_send(event_log_id=event_log_id)
+    return attempt.status_code if attempt else None
+
+
+def deliver_in_order_task(event_log_ids: list[int]) -> int:
+    sent = 0
+    for event_log_id in event_log_ids:
+        if delivery_send(event_log_id=event_log_id):
+            sent += 1
+    return sent
+
+
+def sweep_deliveries() -> int:
+    """Enqueue every due retry and every delivery left pending by a crash."""
+    ids = deliveries_due()
+    deliveries_enqueue(event_log_ids=ids)
+    return len(ids)

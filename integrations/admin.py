@@ -6,12 +6,12 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from integrations.forms import ElementForm, InstanceAdminForm
+from integrations.instances import instances_set_events
 from integrations.models import Element, Instance, PollerObject
 
 admin.site.site_header = "Tributary administration"
@@ -48,17 +48,6 @@ POLLER_CONFIG_FIELDS = (
 def pretty_json(value: Any) -> SafeString:
     """JSON indented inside <pre>, HTML-escaped: provider records may hold markup."""
     return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def instances_set_events(queryset: QuerySet[Instance], *, enabled: bool) -> int:
-    """Turn events on or off; return how many instances changed. Turning on stamps
-    ``events_enabled_at``, the baseline of the first poll."""
-    now = timezone.now()
-    if enabled:
-        return queryset.filter(events_enabled=False).update(
-            events_enabled=True, events_enabled_at=now, updated_at=now
-        )
-    return queryset.filter(events_enabled=True).update(events_enabled=False, updated_at=now)
 
 
 def _keys_set(values: dict[str, Any]) -> SafeString | str:
@@ -180,12 +169,12 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Turn events on")
     def turn_events_on(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-        count = instances_set_events(queryset, enabled=True)
+        count = instances_set_events(queryset=queryset, enabled=True)
         self.message_user(request, f"Events turned on for {count} instance(s).", messages.SUCCESS)
 
     @admin.action(description="Turn events off")
     def turn_events_off(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-        count = instances_set_events(queryset, enabled=False)
+        count = instances_set_events(queryset=queryset, enabled=False)
         self.message_user(request, f"Events turned off for {count} instance(s).", messages.SUCCESS)
 
     @admin.action(description="Rotate webhook token")

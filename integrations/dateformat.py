@@ -29,10 +29,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+
+from integrations.timezones import ZoneError, offset_text, zone_in_text
 
 # The special date formats, with the microseconds in one unit of each.
 EPOCH_FORMATS = {"milliseconds": 1_000, "timestamp": 1_000_000, "seconds": 1_000_000}
@@ -200,25 +201,18 @@ def _format_field(field: _Field, dt: datetime) -> str:
     if letter == "z":
         return _zone_name(dt)
     if letter == "Z":
-        return _offset_text(dt.utcoffset(), separator="")
+        return offset_text(dt.utcoffset(), separator="")
     if dt.utcoffset() == timedelta(0):
         return "Z"
-    text = _offset_text(dt.utcoffset(), separator=":")
+    text = offset_text(dt.utcoffset(), separator=":")
     return {1: text[:3], 2: text.replace(":", "")}.get(count, text)
-
-
-def _offset_text(offset: timedelta | None, *, separator: str) -> str:
-    minutes = int((offset or timedelta(0)).total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}{separator}{minutes:02d}"
 
 
 def _zone_name(dt: datetime) -> str:
     name = dt.tzname() or ""
     # Java names zones without a letter abbreviation by their offset: "GMT-08:00".
     if not name or re.fullmatch(r"(UTC)?[+-][\d:]+", name):
-        return "GMT" + _offset_text(dt.utcoffset(), separator=":")
+        return "GMT" + offset_text(dt.utcoffset(), separator=":")
     return name
 
 
@@ -331,20 +325,13 @@ class _Parser:
         raise self.fail(f"{field.letter * field.count} ({', '.join(choices[:3])}, ...)")
 
     def read_zone(self, field: _Field) -> tzinfo:
-        if offset := _OFFSET.match(self.text, self.pos):
-            self.pos = offset.end()
-            return _offset_zone(offset)
-        name = re.compile(r"[A-Za-z][A-Za-z0-9_/]*").match(self.text, self.pos)
-        if name and name.group().upper() in _ABBREVIATIONS_IN_TEXT:
-            self.pos = name.end()
-            return _fixed(_ABBREVIATIONS_IN_TEXT[name.group().upper()], name.group().upper())
         try:
-            zone = resolve_zone(name.group()) if name else None
-        except DateFormatError:
-            zone = None
-        if zone is None:
+            found = zone_in_text(self.text, self.pos)
+        except ZoneError as error:
+            raise DateFormatError(str(error)) from None
+        if found is None:
             raise self.fail(f"{field.letter * field.count} (a time zone such as Z, -08:00 or PST)")
-        self.pos = name.end()
+        zone, self.pos = found
         return zone
 
     def build(self, default_zone: tzinfo) -> datetime:
@@ -372,87 +359,3 @@ def _localize(local: datetime, zone: tzinfo) -> datetime:
     if first.utcoffset() != second.utcoffset() and second.dst() == timedelta(0):
         return second
     return first
-
-
-# ------------------------------------------------------------------------------------- zones
-
-# Java's three-letter IDs (ZoneId.SHORT_IDS, which TimeZone.getTimeZone also honours): most
-# name a region and follow its daylight saving time; EST, MST and HST are fixed offsets. Note
-# Java's BST is Bangladesh, AST is Alaska and IST is India.
-_JAVA_SHORT_IDS = {
-    "ACT": "Australia/Darwin",
-    "AET": "Australia/Sydney",
-    "AGT": "America/Argentina/Buenos_Aires",
-    "ART": "Africa/Cairo",
-    "AST": "America/Anchorage",
-    "BET": "America/Sao_Paulo",
-    "BST": "Asia/Dhaka",
-    "CAT": "Africa/Harare",
-    "CNT": "America/St_Johns",
-    "CST": "America/Chicago",
-    "CTT": "Asia/Shanghai",
-    "EAT": "Africa/Addis_Ababa",
-    "ECT": "Europe/Paris",
-    "IET": "America/Indiana/Indianapolis",
-    "IST": "Asia/Kolkata",
-    "JST": "Asia/Tokyo",
-    "MIT": "Pacific/Apia",
-    "NET": "Asia/Yerevan",
-    "NST": "Pacific/Auckland",
-    "PLT": "Asia/Karachi",
-    "PNT": "America/Phoenix",
-    "PRT": "America/Puerto_Rico",
-    "PST": "America/Los_Angeles",
-    "SST": "Pacific/Guadalcanal",
-    "VST": "Asia/Ho_Chi_Minh",
-}
-# Abbreviations Java does not know (it silently falls back to GMT for them); Tributary takes
-# them at their fixed offset, in hours.
-_FIXED_ABBREVIATIONS = {
-    "UTC": 0, "GMT": 0, "UT": 0, "Z": 0,
-    "EST": -5, "MST": -7, "HST": -10,
-    "EDT": -4, "CDT": -5, "MDT": -6, "PDT": -7, "AKST": -9, "AKDT": -8, "HDT": -9,
-    "WEST": 1, "CEST": 2, "EEST": 3, "AWST": 8, "ACST": 9.5, "ACDT": 10.5, "AEST": 10,
-    "AEDT": 11, "NZST": 12, "NZDT": 13,
-}  # fmt: skip
-# In a date's text, as opposed to a zone ID, Java reads an abbreviation as one fixed offset.
-_ABBREVIATIONS_IN_TEXT = _FIXED_ABBREVIATIONS | {"PST": -8, "CST": -6, "AST": -4, "BST": 1}
-
-_OFFSET = re.compile(r"(?:GMT|UTC|UT)?([+-])(\d\d?+)(?::?(\d\d))?(?![\d:])")
-_ZONE_HELP = (
-    "use an IANA name (America/Denver), an abbreviation (UTC, GMT, PST, MST, EST, CST) "
-    "or an offset (-8:00, +05:30, +0530, GMT-8)"
-)
-
-
-def _fixed(hours: float, name: str) -> tzinfo:
-    if name in ("UTC", "Z"):
-        return UTC
-    return timezone(timedelta(hours=hours), name)
-
-
-def _offset_zone(match: re.Match[str]) -> tzinfo:
-    sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
-    if hours > 18 or minutes > 59:
-        raise DateFormatError(f"offset {match.group()!r} is out of range: hours go to 18")
-    offset = timedelta(hours=hours, minutes=minutes) * (-1 if sign == "-" else 1)
-    # Java names a custom zone "GMT-08:00", which is what ``z`` then prints.
-    return timezone(offset, "GMT" + _offset_text(offset, separator=":"))
-
-
-def resolve_zone(name: str) -> tzinfo:
-    """A time zone from an IANA name, a Java or common abbreviation, or an offset."""
-    text = name.strip()
-    key = text.upper()
-    if key in _JAVA_SHORT_IDS:
-        return ZoneInfo(_JAVA_SHORT_IDS[key])
-    if key in _FIXED_ABBREVIATIONS:
-        return _fixed(_FIXED_ABBREVIATIONS[key], key)
-    if offset := _OFFSET.fullmatch(text):
-        return _offset_zone(offset)
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_+/-]*", text):
-        try:
-            return ZoneInfo(text)
-        except (KeyError, ValueError, OSError):
-            pass
-    raise DateFormatError(f"unknown time zone {name!r}: {_ZONE_HELP}")

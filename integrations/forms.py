@@ -13,7 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from integrations.elements import validate_definition
+from integrations.element_validation import validate_definition
+from integrations.instances import configuration_merge, configuration_split
 from integrations.models import Element, Instance
 
 MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; width: 95%;"
@@ -84,27 +85,6 @@ class WriteOnlyJSONObjectField(forms.JSONField):
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         return bool(data and str(data).strip())
-
-
-def split_secret_configuration(
-    element: Element, configuration: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a configuration into its plain and its secret keys, as the element defines them."""
-    plain, secret = {}, {}
-    for key, value in configuration.items():
-        (secret if element.is_secret_key(key) else plain)[key] = value
-    return plain, secret
-
-
-def apply_secret_changes(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``current`` with ``changes`` merged in; a change to ``None`` removes the key."""
-    merged = dict(current)
-    for key, value in changes.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 class ElementForm(forms.ModelForm):
@@ -238,9 +218,11 @@ class InstanceAdminForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> Instance:
         instance = super().save(commit=False)
-        plain, moved = split_secret_configuration(instance.element, instance.configuration)
+        plain, moved = configuration_split(
+            element=instance.element, configuration=instance.configuration
+        )
         changes = {**moved, **self.cleaned_data["replace_secrets"]}
-        instance.secrets = apply_secret_changes(instance.secrets or {}, changes)
+        instance.secrets = configuration_merge(current=instance.secrets or {}, changes=changes)
         # A key now held as a secret must not linger in plain text.
         instance.configuration = {k: v for k, v in plain.items() if k not in changes}
         if self.cleaned_data["replace_provider_data"]:

@@ -21,6 +21,7 @@ from integrations.instance_config import (
     instance_json_parse,
     parse_for_element,
 )
+from integrations.instances import configuration_merge
 from integrations.models import Instance, PollerObject
 from integrations.oauth import OAuthError, provider_data_provision
 from integrations.poller_config import (
@@ -167,11 +168,9 @@ def _merged(instance: Instance, data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(given, dict):
         if POLLER_URLS in given and POLLER_CONFIGURATION not in given:
             configuration.pop(POLLER_CONFIGURATION, None)
-        for key, value in given.items():
-            if value is None:
-                configuration.pop(key, None)
-            elif not (value == MASK and key in instance.secrets):
-                configuration[key] = value
+        configuration = configuration_merge(
+            current=configuration, changes=given, masked=instance.secrets
+        )
     elif given is not None:
         configuration = given  # invalid: let the parser report it
 

@@ -116,6 +116,10 @@ class Instance(models.Model):
         null=True, blank=True, help_text="Minutes between polls; empty uses the element default."
     )
     webhook_token = models.CharField(max_length=64, unique=True, default=new_webhook_token)
+    # Set when deliveries kept failing (or the callback answered 410): new deliveries are
+    # queued, not sent, until someone reactivates notifications.
+    notifications_suspended_at = models.DateTimeField(null=True, blank=True)
+    notifications_suspended_reason = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,7 +5,7 @@ The forms are Cloud Elements' (reference section 4):
 * ``${date:FMT}`` - in the server's zone, which for Tributary is UTC;
 * ``${gmtDate:FMT}`` - in GMT;
 * ``${dateTimeZone:ZONE:FMT}`` (also ``${DateTimeZone:...}``) - in ZONE, which may itself hold
-  a colon (``-8:00``); see ``integrations.dateformat.resolve_zone`` for the accepted zones;
+  a colon (``-8:00``); see ``integrations.timezones.resolve_zone`` for the accepted zones;
 * ``${epoch}`` and ``${milliseconds}`` - epoch milliseconds; ``${epoch:s|ms|us}`` - epoch
   seconds, milliseconds or microseconds.
 
@@ -22,12 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-from integrations.dateformat import (
-    DateFormatError,
-    format_datetime,
-    pattern_errors,
-    resolve_zone,
-)
+from integrations.dateformat import format_datetime, pattern_errors
+from integrations.timezones import ZoneError, resolve_zone
 
 DEFAULT_FORMAT = "yyyy-MM-dd'T'HH:mm:ssXXX"
 
@@ -116,7 +112,7 @@ def _zoned(text: str, rest: str) -> tuple[_Spec | None, list[str]]:
     for zone_name, pattern in readings:
         try:
             zone = resolve_zone(zone_name)
-        except DateFormatError as error:
+        except ZoneError as error:
             problem = str(error)
             continue
         if not pattern:

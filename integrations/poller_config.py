@@ -14,10 +14,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.dateformat import EPOCH_FORMATS, DateFormatError, pattern_errors, resolve_zone
+from integrations.dateformat import EPOCH_FORMATS, pattern_errors
 from integrations.hubs import HubError, resolve
 from integrations.models import Element, PollerObject
 from integrations.placeholders import render_template, template_errors
+from integrations.timezones import ZoneError, resolve_zone
 
 POLLER_CONFIGURATION = "event.poller.configuration"
 POLLER_URLS = "event.poller.urls"
@@ -129,7 +130,7 @@ def _date_settings_errors(dates: dict[str, str]) -> list[str]:
         if zone:
             try:
                 resolve_zone(zone)
-            except DateFormatError as exc:
+            except ZoneError as exc:
                 problems.append(f"{prefix}DateTimezone: {exc}")
     return problems
 

@@ -1,18 +1,12 @@
 """HTTP access to a provider: authenticated sessions, retries, rate limits and paging.
 
 Everything provider-specific comes from the element definition: ``auth`` (see
-``integrations.auth``), ``pagination`` (see ``integrations.pagination``) and ``rateLimit``:
-
-- ``retryStatuses`` (default ``[429]``): wait as long as the provider says, then retry.
-- ``retryAfterHeaders`` (default ``["Retry-After"]``) and ``resetHeader``: where it says so,
-  in seconds, an HTTP date or a Unix time.
-- ``transientStatuses``: retried with backoff like 5xx (Desk's overloaded front end answers 400).
-- ``remainingHeader``: when it reaches 0, wait for ``resetHeader`` before the next request.
+``integrations.auth``), ``pagination`` (see ``integrations.pagination``) and ``rateLimit``
+(see ``integrations.ratelimits``).
 """
 
 from __future__ import annotations
 
-import email.utils
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -26,14 +20,11 @@ from django.conf import settings
 from integrations import auth
 from integrations.models import Instance
 from integrations.pagination import Page, PageRequest, Paginator
-
-__all__ = ["Page", "PageCapReached", "ProviderClient", "ProviderError", "build_session"]
+from integrations.ratelimits import RateLimit
 
 EXCERPT_CHARS = 200
 # A worker should not sit idle longer than this; beyond it the poller reschedules instead.
 MAX_WAIT = 120.0
-# Larger values of a reset header are Unix times, not seconds to wait.
-EPOCH_THRESHOLD = 10**9
 NETWORK_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -84,27 +75,6 @@ def excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
-def parse_wait(
-    value: str | None, *, unix_time: bool | None = None, now: float | None = None
-) -> float | None:
-    """Seconds to wait from a header holding seconds, a Unix time or an HTTP date. Unless
-    ``unix_time`` says which, a number too large to be seconds is taken as a Unix time."""
-    if not value:
-        return None
-    now = time.time() if now is None else now
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - now
-        except (TypeError, ValueError):
-            return None
-    else:
-        if unix_time or (unix_time is None and seconds > EPOCH_THRESHOLD):
-            seconds -= now
-    return max(0.0, seconds)
-
-
 def build_session(instance: Instance) -> requests.Session:
     """A session for one instance, authenticated as the element says."""
     scheme = auth.usable_scheme(instance)
@@ -144,12 +114,9 @@ class ProviderClient:
         self.name = self.element.name
         self.session = session if session is not None else build_session(instance)
         self.sleep = sleep
-        self.backoff = backoff
         self.base_url = self.element.base_url(instance.configuration)
-        self.rate_limit: dict[str, Any] = self.element.definition.get("rateLimit", {})
-        self.max_retries = (
-            max_retries if max_retries is not None else int(self.rate_limit.get("maxRetries", 3))
-        )
+        self.rate_limit = RateLimit(self.element.definition.get("rateLimit", {}), backoff=backoff)
+        self.max_retries = max_retries if max_retries is not None else self.rate_limit.max_retries
         self._pause = 0.0
         # Set once an OAuth 2 renewal stored new tokens on ``instance``.
         self.renewed = False
@@ -269,7 +236,7 @@ class ProviderClient:
                         f"{self.name} did not answer GET {where} "
                         f"({attempt + 1} attempts): {_describe(exc)}"
                     ) from exc
-                self.sleep(self._backoff(attempt))
+                self.sleep(self.rate_limit.backoff_wait(attempt))
                 attempt += 1
                 continue
             except requests.RequestException as exc:
@@ -284,7 +251,7 @@ class ProviderClient:
                 self._renew(bearer)
                 renewed = True
                 continue
-            wait = self._retry_wait(response, attempt)
+            wait = self.rate_limit.retry_wait(response, attempt)
             if wait is None:
                 raise self._status_error(response, where, attempts=attempt + 1)
             if attempt >= self.max_retries:
@@ -302,48 +269,10 @@ class ProviderClient:
             self._pause = 0.0
             attempt += 1
 
-    def _backoff(self, attempt: int) -> float:
-        return self.backoff * 2**attempt
-
-    def _retry_wait(self, response: requests.Response, attempt: int) -> float | None:
-        """Seconds to wait before retrying this response, or None when it is not retried."""
-        status = response.status_code
-        if status in self.rate_limit.get("retryStatuses", [429]):
-            for header in self._wait_headers():
-                told = self._header_wait(response, header)
-                if told is not None:
-                    return told
-            return self._default_wait(attempt)
-        if status >= 500 or status in self.rate_limit.get("transientStatuses", []):
-            return self._backoff(attempt)
-        return None
-
-    def _wait_headers(self) -> list[str]:
-        headers = list(self.rate_limit.get("retryAfterHeaders", ["Retry-After"]))
-        reset = self.rate_limit.get("resetHeader")
-        return headers + [reset] if reset and reset not in headers else headers
-
-    def _header_wait(self, response: requests.Response, header: str) -> float | None:
-        reset = self.rate_limit.get("resetHeader", "")
-        unix_time = None
-        if header.lower() == reset.lower() and "resetFormat" in self.rate_limit:
-            unix_time = self.rate_limit["resetFormat"] == "epochSeconds"
-        return parse_wait(response.headers.get(header), unix_time=unix_time)
-
-    def _default_wait(self, attempt: int) -> float:
-        if "defaultRetryAfter" in self.rate_limit:
-            return float(self.rate_limit["defaultRetryAfter"])
-        return self._backoff(attempt)
-
     def _note_window(self, response: requests.Response) -> None:
-        name = self.rate_limit.get("remainingHeader")
-        remaining = response.headers.get(name) if name else None
-        if remaining is None or not remaining.strip().lstrip("-").isdigit():
-            return
-        if int(remaining) <= 0:
-            reset = self.rate_limit.get("resetHeader")
-            told = self._header_wait(response, reset) if reset else None
-            self._pause = told if told is not None else self._default_wait(0)
+        pause = self.rate_limit.window_pause(response)
+        if pause is not None:
+            self._pause = pause
 
     def _wait_for_window(self) -> None:
         pause, self._pause = self._pause, 0.0

@@ -45,6 +45,35 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name}={value} is out of range: use {minimum} to {maximum}.")
+    return value
+
+
+def env_int_list(name: str, default: list[int]) -> list[int]:
+    """Comma-separated whole numbers, e.g. ``4,16,64``."""
+    items = env_list(name, [str(item) for item in default])
+    try:
+        values = [int(item) for item in items]
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={os.environ.get(name)!r} must be comma-separated whole numbers."
+        ) from None
+    if any(value < 0 for value in values):
+        raise ImproperlyConfigured(f"{name} must not hold negative numbers.")
+    return values
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from project.env import env_bool, env_int, env_list, env_str, parse_database_url
+from project.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_int_list,
+    env_list,
+    env_str,
+    parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,6 +68,10 @@ TRIBUTARY_ENCRYPTION_KEYS = _encryption_keys()
 TRIBUTARY_ALLOW_PRIVATE_URLS = env_bool("TRIBUTARY_ALLOW_PRIVATE_URLS", DEBUG)
 TRIBUTARY_PROVIDER_TIMEOUT = env_int("TRIBUTARY_PROVIDER_TIMEOUT", 30, minimum=1)
 TRIBUTARY_DELIVERY_TIMEOUT = env_int("TRIBUTARY_DELIVERY_TIMEOUT", 15, minimum=1)
+# Seconds after the first failed attempt at which each retry is due (Cloud Elements: 4^x for
+# x = 1..9, the last a little under 73 hours), each with ±TRIBUTARY_RETRY_JITTER.
+TRIBUTARY_RETRY_SCHEDULE = env_int_list("TRIBUTARY_RETRY_SCHEDULE", [4**x for x in range(1, 10)])
+TRIBUTARY_RETRY_JITTER = env_float("TRIBUTARY_RETRY_JITTER", 0.1, minimum=0.0, maximum=0.5)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

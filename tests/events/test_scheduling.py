@@ -80,8 +80,8 @@ def test_it_records_a_failure_and_backs_off(db, now):
 
 
 def test_it_sets_up_schedules_idempotently(db):
-    assert schedules_setup() == [("dispatch due polls", True)]
-    assert schedules_setup() == [("dispatch due polls", False)]
+    assert schedules_setup() == [("dispatch due polls", True), ("sweep deliveries", True)]
+    assert schedules_setup() == [("dispatch due polls", False), ("sweep deliveries", False)]
     schedule = Schedule.objects.get(name="dispatch due polls")
     assert schedule.func == "events.tasks.dispatch_due_polls"
     assert schedule.minutes == 1

@@ -4,13 +4,8 @@ import copy
 
 import pytest
 
-from integrations.elements import (
-    ELEMENTS_DIR,
-    InvalidDefinition,
-    element_upsert,
-    read_element_file,
-    validate_definition,
-)
+from integrations.element_validation import validate_definition
+from integrations.elements import ELEMENTS_DIR, InvalidDefinition, element_upsert, read_element_file
 from integrations.models import Element
 
 DESK = read_element_file(ELEMENTS_DIR / "desk.json")
