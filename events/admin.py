@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from events.delivery import delivery_redeliver, delivery_send, instance_notifications_reactivate
 from events.models import DeliveryAttempt, Event, EventLog
-from integrations.admin import pretty_json
+from integrations.admin import InstanceAdmin, pretty_json
+from integrations.models import Instance
+
+MAX_ADMIN_REDELIVERIES = 50
 
 # Credentials the app's callback may require (event.notification.basic.password).
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization"})
@@ -90,7 +95,10 @@ class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "object_type",
         "status",
         "attempt_count",
+        "failures",
+        "first_failed_at",
         "last_status_code",
+        "last_error",
         "next_attempt_at",
         "created_at",
         "updated_at",
@@ -98,6 +106,24 @@ class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "body_pretty",
     )
     readonly_fields = fields
+    actions = ("redeliver",)
+
+    @admin.action(description="Redeliver now (same ids, new attempts)")
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[EventLog]) -> None:
+        if queryset.count() > MAX_ADMIN_REDELIVERIES:
+            self.message_user(
+                request,
+                f"Select at most {MAX_ADMIN_REDELIVERIES} deliveries, or use "
+                "`python manage.py redeliver --instance ID --since ISO8601`.",
+                messages.ERROR,
+            )
+            return
+        outcomes = [
+            delivery_redeliver(event_log_id=pk) for pk in queryset.values_list("pk", flat=True)
+        ]
+        delivered = sum(1 for a in outcomes if a and a.status_code and 200 <= a.status_code < 300)
+        level = messages.SUCCESS if delivered == len(outcomes) else messages.WARNING
+        self.message_user(request, f"Redelivered {delivered} of {len(outcomes)}.", level)
 
     @admin.display(description="Body")
     def body_pretty(self, obj: EventLog) -> SafeString:
@@ -184,3 +210,22 @@ class DeliveryAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Response body")
     def response_body_pre(self, obj: DeliveryAttempt) -> SafeString:
         return format_html("<pre>{}</pre>", obj.response_body)
+
+
+@admin.action(description="Reactivate notifications and send queued deliveries")
+def reactivate_notifications(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]
+) -> None:
+    sent = total = 0
+    for instance in queryset:
+        for event_log_id in instance_notifications_reactivate(instance=instance):
+            total += 1
+            attempt = delivery_send(event_log_id=event_log_id)
+            sent += bool(attempt and attempt.status_code and 200 <= attempt.status_code < 300)
+    modeladmin.message_user(
+        request, f"Notifications reactivated; sent {sent} of {total} queued deliveries."
+    )
+
+
+# The Instance admin lives in integrations, which knows nothing of deliveries.
+InstanceAdmin.actions = (*InstanceAdmin.actions, reactivate_notifications)

@@ -117,6 +117,8 @@ class InstanceAdmin(admin.ModelAdmin):
         "provider_data_keys",
         "events_enabled_at",
         "webhook_token",
+        "notifications_suspended_at",
+        "notifications_suspended_reason",
         "created_at",
         "updated_at",
     )
@@ -137,6 +139,8 @@ class InstanceAdmin(admin.ModelAdmin):
                     "callback_url",
                     "refresh_interval",
                     "webhook_token",
+                    "notifications_suspended_at",
+                    "notifications_suspended_reason",
                 )
             },
         ),

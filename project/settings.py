@@ -163,7 +163,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
     "save_limit": 1000,
-    "poll": 1,
+    # How often an idle worker asks the ORM broker for work: the latency of a first delivery.
+    "poll": env_float("TRIBUTARY_QUEUE_POLL", 0.2, minimum=0.01, maximum=10),
     "label": "Task queue",
 }
 

@@ -11,6 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django_q.models import OrmQ
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from events.delivery import (
@@ -21,6 +22,7 @@ from events.delivery import (
 )
 from events.models import DeliveryAttempt, EventLog
 from events.polling import poll_object
+from events.tasks import sweep_deliveries
 from integrations.models import Instance
 from integrations.provider import ProviderClient
 from tests.events.conftest import at
@@ -372,3 +374,44 @@ def test_deliver_pending_prints_a_line_per_attempt(instance, receiver, now):
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert all(": 200 in " in line and "-> delivered" in line for line in lines)
+
+
+def test_the_admin_redeliver_action_sends_a_manual_attempt(instance, receiver, now, client, staff):
+    event_log = delivery(instance, now)
+    client.force_login(staff)
+
+    response = client.post(
+        "/admin/events/eventlog/",
+        {"action": "redeliver", "_selected_action": [event_log.pk]},
+        follow=True,
+    )
+
+    assert "Redelivered 1 of 1" in response.content.decode()
+    assert list(event_log.attempts.values_list("trigger", "status_code")) == [("manual", 200)]
+
+
+def test_the_admin_reactivates_notifications(instance, receiver, now, client, staff):
+    Instance.objects.filter(pk=instance.pk).update(notifications_suspended_at=now)
+    queued = delivery(instance, now, status="queued")
+    client.force_login(staff)
+
+    response = client.post(
+        "/admin/integrations/instance/",
+        {"action": "reactivate_notifications", "_selected_action": [instance.pk]},
+        follow=True,
+    )
+
+    assert "sent 1 of 1 queued deliveries" in response.content.decode()
+    assert reload(queued).status == "delivered"
+    instance.refresh_from_db()
+    assert instance.notifications_suspended_at is None
+
+
+def test_the_sweep_task_enqueues_due_deliveries(instance, now, django_capture_on_commit_callbacks):
+    delivery(instance, now - timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_deliveries() == 1
+
+    (task,) = OrmQ.objects.all()
+    assert task.func() == "events.tasks.deliver_task"

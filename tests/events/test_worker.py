@@ -1,18 +1,29 @@
-"""The django-q2 cluster really runs the poll tasks: a qcluster process on the test database."""
+"""The django-q2 cluster really runs the tasks: a qcluster process on the test database polls
+the simulator and delivers to a local receiver."""
+
+import json
 
 import pytest
 
-from events.models import Event
+from events.models import Event, EventLog
 from events.tasks import dispatch_due_polls
 from integrations.instance_json import instance_create
 from tests.events.conftest import at, desk_instance_json
 from tests.processes import start_worker, stop, wait_for
+from tests.receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
 
-def test_a_worker_process_polls_the_dispatched_objects(transactional_db, desk, user, sim):
-    instance = instance_create(owner=user, data=desk_instance_json(sim.url))
+@pytest.fixture
+def receiver():
+    with Receiver() as running:
+        yield running
+
+
+def test_a_worker_process_polls_and_delivers(transactional_db, desk, user, sim, receiver):
+    data = desk_instance_json(sim.url, **{"event.notification.callback.url": receiver.url})
+    instance = instance_create(owner=user, data=data)
     instance.events_enabled_at = sim.now()
     instance.save(update_fields=["events_enabled_at"])
     at(sim, 5)
@@ -22,7 +33,12 @@ def test_a_worker_process_polls_the_dispatched_objects(transactional_db, desk, u
     worker = start_worker()
     try:
         assert dispatch_due_polls() == 2
-        wait_for(lambda: Event.objects.count() == 2, timeout=60, what="two events")
+        delivered = receiver.wait_for(2, timeout=60)
+        wait_for(
+            lambda: set(EventLog.objects.values_list("status", flat=True)) == {"delivered"},
+            timeout=30,
+            what="both deliveries marked delivered",
+        )
     finally:
         output = stop(worker)
 
@@ -30,3 +46,7 @@ def test_a_worker_process_polls_the_dispatched_objects(transactional_db, desk, u
         ("incidents", str(case["id"]), "CREATED"),
         ("contacts", str(customer["id"]), "CREATED"),
     }, output
+    object_types = {
+        json.loads(request.body)["message"]["raw"]["objectType"] for request in delivered
+    }
+    assert object_types == {"incidents", "contacts"}
