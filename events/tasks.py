@@ -12,7 +12,7 @@ from django.db import transaction
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from events.delivery import deliveries_due, delivery_send
+from events.delivery import deliveries_due, delivery_redeliver, delivery_send
 from events.polling import PollError, PollSkipped, due_pollers_claim, poll_object
 
 log = logging.getLogger(__name__)
@@ -105,3 +105,28 @@ def sweep_deliveries() -> int:
     ids = deliveries_due()
     deliveries_enqueue(event_log_ids=ids)
     return len(ids)
+
+
+def poll_enqueue(*, poller_object_id: int) -> None:
+    """Poll this PollerObject now, from a worker, once the current transaction commits."""
+    transaction.on_commit(
+        lambda: async_task(
+            "events.tasks.poll_object_task", poller_object_id, task_name=f"poll-{poller_object_id}"
+        )
+    )
+
+
+def redeliveries_enqueue(*, event_log_ids: list[int]) -> None:
+    """Redeliver these by hand (same ids, new attempts), one after the other, from a worker."""
+    if event_log_ids:
+        transaction.on_commit(
+            lambda: async_task("events.tasks.redeliver_in_order_task", list(event_log_ids))
+        )
+
+
+def redeliver_in_order_task(event_log_ids: list[int]) -> int:
+    sent = 0
+    for event_log_id in event_log_ids:
+        if delivery_redeliver(event_log_id=event_log_id):
+            sent += 1
+    return sent

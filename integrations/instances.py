@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations.instance_config import MASK
-from integrations.models import Element, Instance
+from integrations.models import Element, Instance, PollerObject
 
 
 def instances_set_events(*, queryset: QuerySet[Instance], enabled: bool) -> int:
@@ -50,3 +50,40 @@ def configuration_merge(
         elif not (value == MASK and key in masked):
             merged[key] = value
     return merged
+
+
+def instances_visible_to(*, user: Any) -> QuerySet[Instance]:
+    """The instances ``user`` may see and change: their own, or all of them for staff."""
+    instances = Instance.objects.select_related("element")
+    return instances if user.is_staff else instances.filter(owner=user)
+
+
+def instance_delete(*, instance: Instance) -> None:
+    """Delete an instance with its poller objects, events and deliveries."""
+    instance.delete()
+
+
+def poller_object_update(
+    *, poller_object: PollerObject, enabled: bool | None = None, changes: dict | None = None
+) -> PollerObject:
+    """Pause or resume one polled resource, and/or merge ``changes`` into its poller
+    configuration (``None`` removes a field). The changed configuration is validated with
+    the whole instance, as a PATCH of ``event.poller.configuration`` would be; the poll
+    state (cursor, failures) is kept."""
+    # instance_json imports this module (configuration_merge): import it here.
+    from integrations.instance_json import instance_update
+    from integrations.poller_config import POLLER_CONFIGURATION, poller_object_render
+
+    if changes:
+        instance = poller_object.instance
+        resources = {row.name: poller_object_render(row) for row in instance.poller_objects.all()}
+        resources[poller_object.name] = configuration_merge(
+            current=resources[poller_object.name], changes=changes
+        )
+        instance_update(
+            instance=instance, data={"configuration": {POLLER_CONFIGURATION: resources}}
+        )
+    if enabled is not None:
+        PollerObject.objects.filter(pk=poller_object.pk).update(enabled=enabled)
+    poller_object.refresh_from_db()
+    return poller_object

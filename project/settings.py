@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "integrations",
     "events",
@@ -130,6 +131,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "admin:login"
 
 SESSION_COOKIE_SECURE = not DEBUG
@@ -143,12 +145,36 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # The Apps API (project/api_urls.py): JSON bodies only, one error shape, per-token limits.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "project.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("TRIBUTARY_API_RATE", "1200/minute"),
+        "anon": env_str("TRIBUTARY_API_ANON_RATE", "60/minute"),
+    },
 }
+# Request bodies over 1 MiB are refused (the API answers 413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRIBUTARY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tributary API",
     "DESCRIPTION": "Cloud Elements-compatible instances and events API.",
     "VERSION": "0.1.0",
+    "SCHEMA_PATH_PREFIX": "/elements/api-v2",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["project.api_support.without_trailing_slash_routes"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "project.api_support.with_error_responses",
+    ],
+    # Swagger UI's assets from drf-spectacular-sidecar: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # django-q2: the ORM broker keeps the embedded set-up to one database. A task that runs past

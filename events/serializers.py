@@ -1,0 +1,129 @@
+"""Shapes of the Apps API for poller objects, events and deliveries (read-only renderings,
+plus the small request bodies of the poller and redelivery endpoints)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from events.models import EventLog, EventType, Source
+from integrations.models import PollerObject
+from integrations.poller_config import poller_object_render
+
+
+class PollerStateSerializer(serializers.Serializer):
+    cursor = serializers.DateTimeField(allow_null=True)
+    lastPollDate = serializers.DateTimeField(source="last_poll_at", allow_null=True)
+    lastSuccessDate = serializers.DateTimeField(source="last_success_at", allow_null=True)
+    lastResult = serializers.DictField(source="last_result")
+    lastError = serializers.CharField(source="last_error")
+    lastErrorDate = serializers.DateTimeField(source="last_error_at", allow_null=True)
+    nextPollDate = serializers.DateTimeField(source="next_poll_at", allow_null=True)
+    consecutiveFailures = serializers.IntegerField(source="consecutive_failures")
+
+
+class PollerSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The resource key; the objectType of its events.")
+    instanceId = serializers.IntegerField(source="instance_id")
+    enabled = serializers.BooleanField(help_text="false: paused, not polled.")
+    configuration = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        serializers.DictField(help_text="The resource's event.poller.configuration entry.")
+    )
+    def get_configuration(self, poller: PollerObject) -> dict[str, Any]:
+        return poller_object_render(poller)
+
+    @extend_schema_field(PollerStateSerializer)
+    def get_state(self, poller: PollerObject) -> dict[str, Any]:
+        return PollerStateSerializer(poller).data
+
+
+class PollerUpdateSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(required=False, help_text="false pauses, true resumes.")
+    configuration = serializers.DictField(
+        required=False,
+        help_text="Fields merged into the resource's poller configuration (url, idField, "
+        "datesConfiguration, pageSize, ...); null removes a field.",
+    )
+
+
+class PollQueuedSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    instanceId = serializers.IntegerField()
+    queued = serializers.BooleanField()
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    instanceId = serializers.IntegerField(source="instance_id")
+    elementKey = serializers.CharField(source="instance.element.key")
+    objectType = serializers.CharField(source="object_type")
+    objectId = serializers.CharField(source="object_id")
+    eventType = serializers.ChoiceField(source="event_type", choices=EventType.choices)
+    eventDate = serializers.DateTimeField(source="event_date")
+    pollDate = serializers.DateTimeField(source="poll_date", allow_null=True)
+    source = serializers.ChoiceField(choices=Source.choices)
+    createdDate = serializers.DateTimeField(source="created_at")
+    deliveryId = serializers.UUIDField(source="event_log.delivery_id", allow_null=True)
+    raw = serializers.JSONField(help_text="The provider's record as it was read.")
+
+
+class AttemptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    startedDate = serializers.DateTimeField(source="started_at")
+    statusCode = serializers.IntegerField(source="status_code", allow_null=True)
+    durationMs = serializers.IntegerField(source="duration_ms", allow_null=True)
+    error = serializers.CharField()
+    trigger = serializers.CharField()
+    requestHeaders = serializers.DictField(source="request_headers")
+    responseBody = serializers.CharField(source="response_body")
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    deliveryId = serializers.UUIDField(source="delivery_id")
+    instanceId = serializers.IntegerField(source="instance_id")
+    objectType = serializers.CharField(source="object_type")
+    source = serializers.ChoiceField(choices=Source.choices)
+    status = serializers.ChoiceField(choices=EventLog.Status.choices)
+    attemptCount = serializers.IntegerField(source="attempt_count")
+    lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)
+    lastError = serializers.CharField(source="last_error")
+    nextAttemptDate = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    createdDate = serializers.DateTimeField(source="created_at")
+    updatedDate = serializers.DateTimeField(source="updated_at")
+    deliveredDate = serializers.DateTimeField(source="delivered_at", allow_null=True)
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    message = serializers.SerializerMethodField()
+    attempts = AttemptSerializer(many=True, read_only=True)
+
+    @extend_schema_field(
+        serializers.JSONField(help_text="The notification exactly as POSTed to the callback.")
+    )
+    def get_message(self, event_log: EventLog) -> Any:
+        return json.loads(event_log.body)
+
+
+class RedeliverSinceSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(
+        help_text="Redeliver every delivery of the instance created at or after this time."
+    )
+
+
+class RedeliveryQueuedSerializer(serializers.Serializer):
+    deliveries = serializers.ListField(child=serializers.IntegerField())
+    queued = serializers.IntegerField()
+
+
+class ReactivatedSerializer(serializers.Serializer):
+    instanceId = serializers.IntegerField()
+    queuedDeliveries = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Sent again, oldest first."
+    )

@@ -1,0 +1,61 @@
+"""Helpers for the Apps API tests: token-authenticated clients and the Desk instance JSON."""
+
+from __future__ import annotations
+
+import copy
+
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+BASE = "/elements/api-v2"
+MASK = "********"
+SINCE = "'${date:yyyy-MM-dd'T'HH:mm:ssXXX}'"
+
+# Cloud Elements' Desk example instance JSON (reference section 2b), with a site.
+DESK_INSTANCE = {
+    "element": {"key": "desk"},
+    "providerData": {"oauth_token": "access-token", "secret": "access-secret"},
+    "configuration": {
+        "oauth.api.key": "desk-api-key",
+        "oauth.api.secret": "desk-api-secret",
+        "oauth.callback.url": "https://app.example.com/oauth",
+        "site.address": "acme.desk.com",
+        "event.notification.enabled": "true",
+        "event.notification.callback.url": "https://app.example.com/hooks/desk",
+        "event.poller.configuration": {
+            "incidents": {
+                "url": "/hubs/helpdesk/incidents?where=updated_at>" + SINCE,
+                "idField": "id",
+            },
+            "contacts": {
+                "url": "/hubs/helpdesk/contacts?where=updated_at>" + SINCE,
+                "idField": "id",
+            },
+        },
+    },
+    "tags": ["support"],
+    "name": "Acme Desk",
+}
+
+
+def desk_instance_json(**configuration) -> dict:
+    data = copy.deepcopy(DESK_INSTANCE)
+    data["configuration"].update(configuration)
+    return data
+
+
+def client_for(user=None) -> APIClient:
+    """An API client authenticated with ``user``'s token (anonymous without a user)."""
+    cache.clear()  # throttle counters: every test starts with a full allowance
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def create_instance(client: APIClient, data: dict | None = None) -> dict:
+    response = client.post(f"{BASE}/instances", data or DESK_INSTANCE, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
