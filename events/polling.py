@@ -177,7 +177,12 @@ class _Poll:
         at = self.since
         while True:
             url = render_template(self.poller.url, at=at)
-            query = resolve(self.element, url, page_size=self.poller.page_size)
+            query = resolve(
+                self.element,
+                url,
+                page_size=self.poller.page_size,
+                configuration=self.instance.configuration,
+            )
             resource = self.element.resources.get(query.resource)
             before = self.max_seen
             try:

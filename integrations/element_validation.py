@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from integrations.inbound import spec_errors as webhook_spec_errors
+
 AUTH_TYPES = ("oauth1", "oauth2", "basic", "apikey")
 PAGINATION_TYPES = ("hal", "page", "cursor", "link", "none")
 FILTER_OPERATORS = (">", ">=", "<", "<=", "=")
@@ -85,6 +87,7 @@ _RESOURCE_OPTIONAL = {
     "updatedField": "field",
     "createdField": "field",
     "sort": "string_map",
+    "params": "string_map",
     "filters": "filters",
     "events": "event_types",
     "maxPageSize": "positive",
@@ -154,6 +157,8 @@ class _Validator:
         self.section("resources", self.resources)
         if "events" in d:
             self.events(d["events"])
+        if "webhooks" in d:
+            self.errors += webhook_spec_errors(d["webhooks"], config_keys=set(self.config_keys))
         return self.errors
 
     def error(self, path: str, message: str) -> None:

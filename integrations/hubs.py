@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 from integrations.ceql import (
     And,
@@ -87,10 +88,18 @@ class VendorQuery:
         return self.client_filter is None or evaluate(self.client_filter, record)
 
 
-def resolve(element: Element, url: str, *, page_size: int | None = None) -> VendorQuery:
+def resolve(
+    element: Element,
+    url: str,
+    *,
+    page_size: int | None = None,
+    configuration: Mapping[str, Any] | None = None,
+) -> VendorQuery:
     """The vendor request for ``url``: a hub URL or a vendor path relative to the
     element's base URL. A ``pageSize`` in the URL wins over ``page_size``; either is
-    clamped to the resource's or the element's ``maxPageSize``."""
+    clamped to the resource's or the element's ``maxPageSize``. Path variables of the
+    resource (``/repos/{github.owner}/{github.repo}/issues``) are filled from
+    ``configuration`` when it is given."""
     path, _, query = url.partition("?")
     pairs = _query_pairs(query)
     if not path.startswith("/hubs/"):
@@ -120,14 +129,28 @@ def resolve(element: Element, url: str, *, page_size: int | None = None) -> Vend
             vendor_terms.append(term)
 
     list_path = resource.get("listPath", "")
+    path = resource.get("searchPath", list_path) if vendor_params else list_path
     return VendorQuery(
         resource=key,
-        path=resource.get("searchPath", list_path) if vendor_params else list_path,
-        params={**vendor_params, **resource.get("sort", {})},
+        path=_fill_path(path, configuration),
+        params={**vendor_params, **resource.get("sort", {}), **resource.get("params", {})},
         page_size=_page_size(element, resource, params.get("pageSize"), page_size),
         client_filter=_conjunction(leftovers),
         vendor_terms=vendor_terms,
     )
+
+
+def _fill_path(path: str, configuration: Mapping[str, Any] | None) -> str:
+    if configuration is None:
+        return path
+
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if configuration.get(name) in (None, ""):
+            raise HubError(f"the vendor path {path!r} needs the configuration key {name!r}")
+        return quote(str(configuration[name]), safe="")
+
+    return re.sub(r"\{([^{}]+)\}", value, path)
 
 
 def _hub_resource(element: Element, path: str, url: str) -> tuple[str, dict[str, Any]]:

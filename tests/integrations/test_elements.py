@@ -112,7 +112,7 @@ def test_it_accepts_definitions_for_other_providers(definition):
 
 
 def test_it_allows_unknown_top_level_sections():
-    definition = desk(lambda d: d.update(webhooks={"verify": "hmac-sha256"}))
+    definition = desk(lambda d: d.update(x_vendor_notes={"anything": "goes"}))
 
     assert validate_definition(definition) == []
 
@@ -145,7 +145,7 @@ INVALID = [
     (_set("key", "Desk!"), "key: must be lowercase letters, digits, - or _ (at most 64)"),
     (
         lambda d: d["configuration"].append({"key": "site.address"}),
-        'configuration[8].key: "site.address" is declared twice',
+        'configuration[10].key: "site.address" is declared twice',
     ),
     (_set("site", {"defaultScheme": "https"}), "site: needs configKey or default"),
     (_set("auth.type", "oauth3"), "auth.type: must be one of oauth1, oauth2, basic, apikey"),
@@ -220,7 +220,10 @@ INVALID = [
         "resources.contacts.events: must be a list of CREATED, UPDATED, DELETED",
     ),
     (
-        _delete("events.pollerDefaults.incidents.deletedMarker"),
+        lambda d: (
+            d["events"].update(vendorTypes=["polling"]),
+            d["events"]["pollerDefaults"]["incidents"].pop("deletedMarker"),
+        ),
         "resources.incidents.events: DELETED needs events.pollerDefaults.incidents.deletedMarker",
     ),
     (

@@ -261,8 +261,8 @@ INVALID_EVENT_INPUTS = [
     ("event.vendor.type", "push", "event.vendor.type: must be 'polling' or 'webhook', got 'push'"),
     (
         "event.vendor.type",
-        "webhook",
-        "event.vendor.type: the desk element supports only polling, got 'webhook'",
+        "push",
+        "event.vendor.type: must be 'polling' or 'webhook', got 'push'",
     ),
     (
         "event.notification.callback.url",

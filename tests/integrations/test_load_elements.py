@@ -28,7 +28,7 @@ def desk_definition(**overrides):
 
 
 def test_it_creates_the_shipped_elements():
-    assert load() == ["created desk"]
+    assert load() == ["created desk", "created github"]
     assert Element.objects.get(key="desk").hub == "helpdesk"
 
 
@@ -36,7 +36,7 @@ def test_it_leaves_an_unchanged_element_untouched_on_a_second_run():
     load()
     before = Element.objects.get(key="desk").updated_at
 
-    assert load() == ["unchanged desk"]
+    assert load() == ["unchanged desk", "unchanged github"]
     assert Element.objects.get(key="desk").updated_at == before
 
 
