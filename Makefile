@@ -2,6 +2,13 @@
 
 PYTHON ?= python3
 PORT ?= 8000
+SIM_PORT ?= 8765
+# make run DEMO=0 (or TRIBUTARY_DEMO=0): only the web server and the worker, on DATABASE_URL;
+# no simulator, demo instance or callback inbox.
+DEMO ?= $(if $(filter 0 false no off,$(TRIBUTARY_DEMO)),0,1)
+BASE_URL := http://127.0.0.1:$(PORT)
+SIM_URL := http://127.0.0.1:$(SIM_PORT)
+LOGIN := $(if $(DJANGO_SUPERUSER_PASSWORD),admin (password from DJANGO_SUPERUSER_PASSWORD),admin (password printed above when the user was created; set DJANGO_SUPERUSER_PASSWORD to choose one))
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 # Reinstall when pyproject.toml is newer than the stamp.
@@ -16,7 +23,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help install run test lint format check clean
 
 help:
-	@echo "make run     install into $(VENV), migrate, load elements, create the admin, serve on 127.0.0.1:$(PORT) with the worker"
+	@echo "make run     install into $(VENV), set up, and run the web server, the worker and a demo (Desk simulator"
+	@echo "             delivering to the callback inbox) on 127.0.0.1:$(PORT); DEMO=0: web server and worker only"
 	@echo "make test    run the tests (throwaway PostgreSQL when installed, else SQLite); ARGS='-k foo'"
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make format  ruff format + ruff check --fix"
@@ -36,10 +44,22 @@ run: install
 	$(VENV_PYTHON) manage.py migrate
 	$(VENV_PYTHON) manage.py load_elements
 	$(VENV_PYTHON) manage.py setup_schedules
-	$(VENV_PYTHON) manage.py create_local_admin --base-url http://127.0.0.1:$(PORT)
-	$(VENV_PYTHON) -m project.supervisor \
+	$(VENV_PYTHON) manage.py create_local_admin --base-url $(BASE_URL)
+ifeq ($(DEMO),0)
+	@printf '\n  Tributary on %s\n    Admin:      %s/admin/\n    Event log:  %s/events/log/\n    API docs:   %s/elements/api-v2/docs/\n    Login:      %s\n  Ctrl-C stops it.\n\n' \
+		"$(BASE_URL)" "$(BASE_URL)" "$(BASE_URL)" "$(BASE_URL)" "$(LOGIN)"
+	TRIBUTARY_INBOX_ENABLED=$${TRIBUTARY_INBOX_ENABLED:-false} $(VENV_PYTHON) -m project.supervisor \
 		web="$(VENV_PYTHON) manage.py runserver --noreload 127.0.0.1:$(PORT)" \
 		worker="$(VENV_PYTHON) manage.py qcluster"
+else
+	$(VENV_PYTHON) manage.py setup_demo --simulator-url $(SIM_URL) --base-url $(BASE_URL)
+	@printf '\n  Tributary demo on %s\n    Admin:      %s/admin/\n    Event log:  %s/events/log/\n    Inbox:      %s/inbox/\n    API docs:   %s/elements/api-v2/docs/\n    Simulator:  %s/_simulator/requests\n    Login:      %s\n  The simulator changes cases and customers every few seconds; the first notifications\n  reach the inbox within about two minutes. Ctrl-C stops it; make run DEMO=0 runs without the demo.\n\n' \
+		"$(BASE_URL)" "$(BASE_URL)" "$(BASE_URL)" "$(BASE_URL)" "$(BASE_URL)" "$(SIM_URL)" "$(LOGIN)"
+	$(VENV_PYTHON) -m project.supervisor \
+		web="$(VENV_PYTHON) manage.py runserver --noreload 127.0.0.1:$(PORT)" \
+		worker="$(VENV_PYTHON) manage.py qcluster" \
+		simulator="$(VENV_PYTHON) manage.py desk_simulator --port $(SIM_PORT) --activity"
+endif
 
 test: install
 	bash scripts/with-test-postgres.sh $(VENV_PYTHON) -m pytest $(PYTEST_ARGS) $(ARGS)

@@ -87,13 +87,15 @@ class PollerList(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         instance = visible_instance(request, pk)
-        return Response(PollerSerializer(instance.poller_objects.order_by("name"), many=True).data)
+        pollers = instance.poller_objects.select_related("instance__element").order_by("name")
+        return Response(PollerSerializer(pollers, many=True).data)
 
 
 class PollerDetail(APIView):
     def get_object(self, pk: int, name: str) -> PollerObject:
         instance = visible_instance(self.request, pk)
-        return get_object_or_404(instance.poller_objects.select_related("instance"), name=name)
+        pollers = instance.poller_objects.select_related("instance__element")
+        return get_object_or_404(pollers, name=name)
 
     @extend_schema(
         tags=POLLERS, operation_id="instances_pollers_retrieve", responses=PollerSerializer

@@ -27,8 +27,9 @@ from standardwebhooks.webhooks import Webhook
 
 from events.models import DeliveryAttempt, EventLog
 from integrations.models import Instance
-from integrations.provider import USER_AGENT
+from integrations.provider import USER_AGENT, connection_problem
 from integrations.ratelimits import parse_wait
+from integrations.urlguard import UnsafeURL, guarded_session, url_problems
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ _sessions: dict[int, requests.Session] = {}
 
 def _session() -> requests.Session:
     # One keep-alive session per worker process.
-    return _sessions.setdefault(0, requests.Session())
+    return _sessions.setdefault(0, guarded_session())
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,10 @@ def redacted(headers: dict[str, str]) -> dict[str, str]:
 
 def post(url: str, body: bytes, headers: dict[str, str], *, session=None) -> Response:
     started = time.monotonic()
+    # Checked at every send, not only when saved: the name may resolve elsewhere by now.
+    problems = url_problems(url)
+    if problems:
+        return Response(None, "", 0, f"refused: {problems[0]}")
     try:
         answer = (session or _session()).post(
             url,
@@ -137,6 +142,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, session=None) -> Res
         )
     except requests.RequestException as exc:
         return Response(None, "", _elapsed(started), f"could not connect: {_reason(exc)}")
+    except UnsafeURL as exc:
+        return Response(None, "", _elapsed(started), str(exc))
     text = answer.content[:RESPONSE_LIMIT].decode("utf-8", errors="replace")
     error = ""
     if 300 <= answer.status_code < 400:
@@ -157,8 +164,7 @@ def _elapsed(started: float) -> int:
 
 
 def _reason(exc: requests.RequestException) -> str:
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return str(reason or exc.__class__.__name__)
+    return connection_problem(exc)
 
 
 # Scheduling ----------------------------------------------------------------------------

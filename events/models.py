@@ -168,3 +168,17 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt {self.pk} of {self.event_log_id}: {self.status_code or self.error[:40]}"
+
+
+class Heartbeat(models.Model):
+    """The worker's sign of life: the ``heartbeat`` schedule stamps ``beat_at`` every minute.
+
+    ``setup_schedules`` creates the row, so a heartbeat that never came can be told from one
+    that is merely not due yet (events/health.py)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Heartbeat {self.name} at {self.beat_at}"

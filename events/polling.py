@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 10
 MAX_BACKOFF = timedelta(hours=1)
 MAX_WARNINGS = 20
+# The dispatcher runs about once a minute, not on the second: a poller due within this margin
+# of a run is taken by it, so a 1-minute interval does not become two minutes.
+DISPATCH_AHEAD = timedelta(seconds=20)
 
 
 class PollError(Exception):
@@ -94,6 +98,19 @@ def poller_release(*, poller_object_id: int) -> None:
     PollerObject.objects.filter(pk=poller_object_id).update(locked_until=None)
 
 
+def pollers_due(*, now: datetime):
+    """The PollerObjects a dispatcher would hand out now."""
+    return (
+        PollerObject.objects.filter(
+            enabled=True,
+            instance__events_enabled=True,
+            instance__vendor_type=Instance.VendorType.POLLING,
+        )
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + DISPATCH_AHEAD))
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+    )
+
+
 def due_pollers_claim(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Pick the PollerObjects due now and push their next poll one interval ahead.
 
@@ -103,15 +120,9 @@ def due_pollers_claim(*, now: datetime | None = None, limit: int = 500) -> list[
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            PollerObject.objects.select_for_update(skip_locked=True, of=("self",))
+            pollers_due(now=now)
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("instance__element")
-            .filter(
-                enabled=True,
-                instance__events_enabled=True,
-                instance__vendor_type=Instance.VendorType.POLLING,
-            )
-            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
             .order_by("next_poll_at", "pk")[:limit]
         )
         for poller in due:
@@ -145,8 +156,17 @@ def batch_size(instance: Instance) -> int:
 class _Poll:
     """One run over the provider's pages; holds only a batch of records at a time."""
 
-    def __init__(self, poller: PollerObject, *, now: datetime, dry_run: bool, client) -> None:
+    def __init__(
+        self,
+        poller: PollerObject,
+        *,
+        now: datetime,
+        dry_run: bool,
+        client,
+        progress: Callable[[PollResult], None] | None = None,
+    ) -> None:
         self.poller = poller
+        self.progress = progress
         self.instance = poller.instance
         self.element = poller.instance.element
         self.now = now
@@ -191,6 +211,8 @@ class _Poll:
                 ):
                     self.result.pages += 1
                     self._take_page(page.records, query)
+                    if self.progress:
+                        self.progress(self.result)
                 break
             except PageCapReached:
                 # Too many pages for one window: start a new window at the newest change seen.
@@ -343,31 +365,29 @@ def poll_object(
     dry_run: bool = False,
     now: datetime | None = None,
     client: ProviderClient | None = None,
+    progress: Callable[[PollResult], None] | None = None,
 ) -> PollResult:
     """Poll one PollerObject now. Raises PollSkipped when another worker holds it and
-    PollError (after recording it on the PollerObject) when the poll fails."""
+    PollError (after recording it on the PollerObject) when the poll fails. ``progress`` is
+    called with the result so far after every page."""
     now = now or timezone.now()
     if not poller_claim(poller_object_id=poller_object_id, now=now):
         raise PollSkipped(f"poller object {poller_object_id} is being polled by another worker")
     try:
         poller = PollerObject.objects.select_related("instance__element").get(pk=poller_object_id)
+        client = client or ProviderClient(poller.instance)
         try:
             with transaction.atomic():
                 result = _Poll(
-                    poller,
-                    now=now,
-                    dry_run=dry_run,
-                    client=client or ProviderClient(poller.instance),
+                    poller, now=now, dry_run=dry_run, client=client, progress=progress
                 ).run()
                 if not dry_run:
                     _record_success(poller, result, now)
         except (ProviderError, HubError, PlaceholderError, PollError) as exc:
-            if not dry_run:
-                _record_failure(poller, str(exc), now)
+            _after_failure(poller, client, str(exc), now, dry_run=dry_run)
             raise PollError(str(exc)) from exc
         except Exception as exc:
-            if not dry_run:
-                _record_failure(poller, f"internal error: {exc!r}", now)
+            _after_failure(poller, client, f"internal error: {exc!r}", now, dry_run=dry_run)
             raise
         return result
     finally:
@@ -421,4 +441,10 @@ def _record_failure(poller: PollerObject, message: str, now: datetime) -> None:
         consecutive_failures=failures,
         next_poll_at=now + backoff,
     )
-    log.warning("poll of %s failed (%s in a row): %s", poller, failures, message)
+    log.warning(
+        "poll of %s failed (%s in a row): %s",
+        poller,
+        failures,
+        message,
+        extra={"instance_id": poller.instance_id, "poller_id": poller.pk},
+    )

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.models import EventLog, EventType, Source
 from integrations.models import PollerObject
 from integrations.poller_config import poller_object_render
+from integrations.pollers import poller_stalled_reason
 
 
 class PollerStateSerializer(serializers.Serializer):
@@ -29,8 +31,27 @@ class PollerSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The resource key; the objectType of its events.")
     instanceId = serializers.IntegerField(source="instance_id")
     enabled = serializers.BooleanField(help_text="false: paused, not polled.")
+    stalled = serializers.SerializerMethodField()
+    stalledReason = serializers.SerializerMethodField()
     configuration = serializers.SerializerMethodField()
     state = serializers.SerializerMethodField()
+
+    def _stalled_reason(self, poller: PollerObject) -> str:
+        return poller_stalled_reason(poller, now=self.context.get("now") or timezone.now())
+
+    @extend_schema_field(
+        serializers.BooleanField(
+            help_text="true: no successful poll for 3 refresh intervals, or 3 failures in a row."
+        )
+    )
+    def get_stalled(self, poller: PollerObject) -> bool:
+        return bool(self._stalled_reason(poller))
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="Why the poller is stalled; null if not.")
+    )
+    def get_stalledReason(self, poller: PollerObject) -> str | None:
+        return self._stalled_reason(poller) or None
 
     @extend_schema_field(
         serializers.DictField(help_text="The resource's event.poller.configuration entry.")

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from events.delivery import deliveries_due, delivery_redeliver, delivery_send
+from events.heartbeat import heartbeat_expect, heartbeat_record
 from events.polling import PollError, PollSkipped, due_pollers_claim, poll_object
+from events.retention import events_prune
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,15 @@ SCHEDULES = {
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
+    "heartbeat": {
+        "func": "events.tasks.heartbeat",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    "prune old events": {
+        "func": "events.tasks.prune_events",
+        "schedule_type": Schedule.DAILY,
+    },
 }
 
 
@@ -40,6 +54,7 @@ def schedules_setup() -> list[tuple[str, bool]]:
             name=name, defaults={**fields, "repeats": -1}
         )
         results.append((name, created))
+    heartbeat_expect(now=timezone.now())
     return results
 
 
@@ -69,12 +84,17 @@ def poll_object_task(poller_object_id: int) -> dict | None:
     return result.summary()
 
 
+# Deliveries per task: a poll's messages go out together, sparing the queue's per-task cost.
+DELIVERIES_PER_TASK = 10
+
+
 def deliveries_enqueue(*, event_log_ids: list[int]) -> None:
     """Send these deliveries from the worker once the transaction that wrote them commits."""
-    for event_log_id in event_log_ids:
+    for start in range(0, len(event_log_ids), DELIVERIES_PER_TASK):
+        chunk = list(event_log_ids[start : start + DELIVERIES_PER_TASK])
         transaction.on_commit(
-            lambda pk=event_log_id: async_task(
-                "events.tasks.deliver_task", pk, task_name=f"deliver-{pk}"
+            lambda ids=chunk: async_task(
+                "events.tasks.deliver_in_order_task", ids, task_name=f"deliver-{ids[0]}"
             )
         )
 
@@ -130,3 +150,23 @@ def redeliver_in_order_task(event_log_ids: list[int]) -> int:
         if delivery_redeliver(event_log_id=event_log_id):
             sent += 1
     return sent
+
+
+def heartbeat() -> str:
+    """Every minute: proves the scheduler hands out tasks and a worker runs them."""
+    now = timezone.now()
+    heartbeat_record(now=now)
+    return now.isoformat()
+
+
+def prune_events() -> dict:
+    """Daily: delete delivered history older than TRIBUTARY_RETENTION_DAYS."""
+    return events_prune(now=timezone.now(), days=settings.TRIBUTARY_RETENTION_DAYS).summary()
+
+
+def broker_queue_size() -> int:
+    """Tasks waiting in the broker; raises when the broker cannot be reached."""
+    broker = get_broker()
+    if not broker.ping():
+        raise ConnectionError(f"the task broker ({broker.info()}) does not answer")
+    return broker.queue_size()

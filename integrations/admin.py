@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
@@ -13,12 +14,14 @@ from django.utils.text import Truncator
 from integrations.forms import ElementForm, InstanceAdminForm
 from integrations.instances import instances_set_events
 from integrations.models import Element, Instance, PollerObject
+from integrations.pollers import poller_stalled_reason, pollers_stalled
 
 admin.site.site_header = "Tributary administration"
 admin.site.site_title = "Tributary"
 admin.site.index_title = "Integrations and events"
 
 POLL_STATE_FIELDS = (
+    "stalled",
     "cursor",
     "next_poll_at",
     "last_poll_at",
@@ -81,12 +84,39 @@ class ElementAdmin(admin.ModelAdmin):
         return obj.instance_count
 
 
+@admin.display(description="Stalled")
+def stalled(obj: PollerObject) -> SafeString | str:
+    reason = poller_stalled_reason(obj, now=timezone.now()) if obj.pk else ""
+    if not reason:
+        return "no"
+    return format_html('<strong style="color: var(--error-fg)">stalled</strong>: {}', reason)
+
+
+class StalledFilter(admin.SimpleListFilter):
+    title = "stalled"
+    parameter_name = "stalled"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", "Stalled"), ("no", "Not stalled")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[PollerObject]
+    ) -> QuerySet[PollerObject]:
+        if self.value() not in ("yes", "no"):
+            return queryset
+        ids = [poller.pk for poller, _ in pollers_stalled(now=timezone.now(), queryset=queryset)]
+        if self.value() == "yes":
+            return queryset.filter(pk__in=ids)
+        return queryset.exclude(pk__in=ids)
+
+
 class PollerObjectInline(admin.StackedInline):
     model = PollerObject
     extra = 0
     show_change_link = True
     fields = POLLER_CONFIG_FIELDS + POLL_STATE_FIELDS
     readonly_fields = POLL_STATE_FIELDS
+    stalled = staticmethod(stalled)
 
     @admin.display(description="Last result")
     def last_result_pretty(self, obj: PollerObject) -> SafeString:
@@ -201,16 +231,18 @@ class PollerObjectAdmin(admin.ModelAdmin):
         "instance",
         "instance__element",
         "enabled",
+        "stalled",
         "next_poll_at",
         "last_success_at",
         "consecutive_failures",
         "last_error_excerpt",
     )
-    list_filter = ("enabled", "name", "instance__element")
+    list_filter = ("enabled", StalledFilter, "name", "instance__element")
     list_select_related = ("instance", "instance__element")
     search_fields = ("name", "instance__name", "instance__id__exact")
     autocomplete_fields = ("instance",)
     readonly_fields = POLL_STATE_FIELDS
+    stalled = staticmethod(stalled)
     fieldsets = (
         (None, {"fields": ("instance",) + POLLER_CONFIG_FIELDS}),
         ("Poll state", {"fields": POLL_STATE_FIELDS}),

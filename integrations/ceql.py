@@ -21,6 +21,7 @@ to the next space, comma or parenthesis, as in CE's own ``mdate>=2017-02-28T16:1
 from __future__ import annotations
 
 import functools
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -211,7 +212,10 @@ class _Parser:
         if word.upper() in LITERALS:
             return LITERALS[word.upper()]
         if _NUMBER.fullmatch(word):
-            return float(word) if any(c in word for c in ".eE") else int(word)
+            if not any(c in word for c in ".eE"):
+                return int(word)
+            # 1e999 is no float: kept as written, it still compares as a number.
+            return number if math.isfinite(number := float(word)) else word
         return word
 
     def quoted(self) -> str:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from integrations.element_validation import validate_definition
 from integrations.instances import configuration_merge, configuration_split
 from integrations.models import Element, Instance
+from integrations.urlguard import url_problems
 
 MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; width: 95%;"
 SCALAR_TYPES = (str, int, float, bool)
@@ -205,6 +206,22 @@ class InstanceAdminForm(forms.ModelForm):
                     "not a list or an object."
                 )
         return configuration
+
+    def clean_callback_url(self) -> str:
+        url = self.cleaned_data["callback_url"]
+        problems = url_problems(url) if url else []
+        if problems:
+            raise ValidationError(f"{problems[0]}.")
+        return url
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        element, configuration = cleaned.get("element"), cleaned.get("configuration")
+        key = element.definition.get("site", {}).get("configKey") if element else None
+        if key and configuration and configuration.get(key):
+            for problem in url_problems(element.site_url(configuration)):
+                self.add_error("configuration", f"{key}: {problem}.")
+        return cleaned
 
     def clean_replace_secrets(self) -> dict[str, Any]:
         changes = self.cleaned_data["replace_secrets"]

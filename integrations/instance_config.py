@@ -22,12 +22,14 @@ from integrations.poller_config import (
     POLLER_CONFIGURATION,
     POLLER_URLS,
     Invalid,
+    kind,
     poller_config_parse,
     show,
     to_bool,
     to_int,
     to_json_object,
 )
+from integrations.urlguard import url_problems
 
 MASK = "********"
 ENABLED = "event.notification.enabled"
@@ -75,6 +77,14 @@ def _http_url(value: Any) -> str:
     if len(value) > 2000:
         raise Invalid("must be at most 2000 characters")
     return value
+
+
+def _callback_url(value: Any) -> str:
+    url = _http_url(value)
+    problems = url_problems(url)
+    if problems:
+        raise Invalid(problems[0])
+    return url
 
 
 def _string(value: Any) -> str:
@@ -137,7 +147,7 @@ def _metadata(value: Any) -> Any:
 EVENT_KEYS = {
     ENABLED: to_bool,
     VENDOR_TYPE: _vendor_type,
-    CALLBACK_URL: _http_url,
+    CALLBACK_URL: _callback_url,
     REFRESH_INTERVAL: lambda value: to_int(value, minimum=1),
     POLLER_CONFIGURATION: None,
     POLLER_URLS: None,
@@ -219,7 +229,8 @@ def _object(data: dict[str, Any], key: str, errors: list[str]) -> dict[str, Any]
     if value is None:
         return {}
     if not isinstance(value, dict):
-        errors.append(f"{key}: must be an object, got {show(value)}")
+        # Either may hold secrets: name what was given, not its value.
+        errors.append(f"{key}: must be an object, got {kind(value)}")
         return {}
     return value
 
@@ -244,7 +255,11 @@ def _parse_configuration(configuration: dict[str, Any], parsed: ParsedInstance) 
                 values[key] = check(value) if check else value
                 continue
             except Invalid as exc:
-                errors.append(f"{key}: {exc}")
+                message = str(exc)
+                if element.is_secret_key(key):
+                    # A secret is never repeated, not even in an error message.
+                    message = message.replace(show(value), kind(value))
+                errors.append(f"{key}: {message}")
         invalid.add(key)
 
     parsed.events_enabled = values.pop(ENABLED, False)
@@ -274,10 +289,19 @@ def _parse_configuration(configuration: dict[str, Any], parsed: ParsedInstance) 
         key = item.get("key")
         if item.get("required") and values.get(key) in (None, "") and key not in invalid:
             errors.append(f"{key}: required")
+    errors += _site_problems(element, values)
     for key, value in values.items():
         target = parsed.secrets if element.is_secret_key(key) else parsed.configuration
         target[key] = value
     return errors
+
+
+def _site_problems(element: Element, values: dict[str, Any]) -> list[str]:
+    """The provider site is called with the instance's credentials: it must be public."""
+    key = element.definition.get("site", {}).get("configKey")
+    if not key or values.get(key) in (None, ""):
+        return []
+    return [f"{key}: {problem}" for problem in url_problems(element.site_url(values))]
 
 
 def _unknown_event_key(key: str) -> str:

@@ -23,6 +23,7 @@ from requests_oauthlib import OAuth1
 
 from integrations.auth import DEFAULT_KEYS
 from integrations.models import Element
+from integrations.urlguard import UnsafeURL, check_url, guarded_session
 
 
 class OAuthError(Exception):
@@ -170,13 +171,17 @@ def _token_request(
 ) -> dict[str, Any]:
     """POST to a token endpoint; the parsed answer, which holds ``expect``."""
     try:
-        response = requests.post(
+        check_url(url, purpose="the provider's token URL")
+        response = guarded_session().post(
             url,
             auth=auth,
             data=data,
             headers={"Accept": "application/json, application/x-www-form-urlencoded"},
             timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+            allow_redirects=False,  # a redirect could lead to a private address
         )
+    except UnsafeURL as exc:
+        raise OAuthError(str(exc)) from exc
     except requests.RequestException as exc:
         raise OAuthError(
             f"could not reach {url}: {type(exc).__name__}: {_excerpt(str(exc))}"

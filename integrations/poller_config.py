@@ -62,6 +62,14 @@ def show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def kind(value: Any) -> str:
+    """What a value is, for an error message that must not repeat it (a secret)."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    kinds = {int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 def to_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value

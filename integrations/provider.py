@@ -15,12 +15,14 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 
 from integrations import auth
 from integrations.models import Instance
 from integrations.pagination import Page, PageRequest, Paginator
 from integrations.ratelimits import RateLimit
+from integrations.urlguard import UnsafeURL, check_url, guarded_session
 
 EXCERPT_CHARS = 200
 # A worker should not sit idle longer than this; beyond it the poller reschedules instead.
@@ -87,7 +89,7 @@ def build_session(instance: Instance) -> requests.Session:
             f"{instance.element.name} instance {instance} has no usable credentials: {needs}.",
             permanent=True,
         )
-    session = requests.Session()
+    session = guarded_session()
     session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
     session.auth = auth.request_auth(instance, scheme)
     return session
@@ -227,9 +229,15 @@ class ProviderClient:
             if bearer is not None and bearer.expired():
                 self._renew(bearer)
             try:
+                check_url(url, purpose=f"{self.name}'s API")
                 response = self.session.get(
-                    url, params=params, timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT
+                    url,
+                    params=params,
+                    timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+                    allow_redirects=False,  # a redirect could lead to a private address
                 )
+            except UnsafeURL as exc:
+                raise ProviderError(str(exc), permanent=True) from exc
             except NETWORK_ERRORS as exc:
                 if attempt >= self.max_retries:
                     raise ProviderError(
@@ -298,6 +306,16 @@ class ProviderClient:
         message = f"{self.name} answered {status} on GET {where}{tries}: {text}"
         if status in (401, 403):
             message += " Check the instance's credentials."
+        if 300 <= status < 400:
+            location = urlsplit(response.headers.get("Location", ""))
+            # Without the query: it could carry a token.
+            target = location.path
+            if location.netloc:
+                target = f"{location.scheme}://{location.netloc}{target}"
+            message = (
+                f"{self.name} redirected GET {where} to {target or 'nowhere'}{tries}; Tributary "
+                f"does not follow redirects: check the instance's site address."
+            )
         if permanent is None:
             permanent = 300 <= status < 500
         return ProviderError(message, status=status, permanent=permanent, excerpt=text)
@@ -346,9 +364,16 @@ class ProviderClient:
             )
         where = self.display_url(url)
         try:
+            check_url(url, purpose=f"{self.name}'s token URL")
             response = self.session.post(
-                url, data=form, auth=_no_auth, timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT
+                url,
+                data=form,
+                auth=_no_auth,
+                timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+                allow_redirects=False,
             )
+        except UnsafeURL as exc:
+            raise ProviderError(str(exc), permanent=True) from exc
         except requests.RequestException as exc:
             raise ProviderError(
                 f"{self.name} did not answer POST {where} to renew the access token: "
@@ -374,7 +399,19 @@ class ProviderClient:
 def _describe(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.Timeout):
         return f"no answer within {settings.TRIBUTARY_PROVIDER_TIMEOUT} s"
-    # The innermost reason names the failure (DNS, refused connection) without the URL,
-    # which could carry an API key in its query string.
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return str(reason) if reason is not None else type(exc).__name__
+    return connection_problem(exc)
+
+
+def connection_problem(exc: requests.RequestException) -> str:
+    """What went wrong on the wire, without the URL, which could carry an API key in its
+    query string: the innermost reason (DNS, refused connection) or, for a connection
+    closed without an answer, the OS error (connection reset by peer)."""
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", None)
+    if reason is not None:
+        return str(reason)
+    if isinstance(inner, urllib3.exceptions.ProtocolError) and inner.args:
+        cause = inner.args[-1]
+        detail = getattr(cause, "strerror", None) or str(cause)
+        return f"the connection was closed without an answer ({detail})"
+    return type(exc).__name__

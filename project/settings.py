@@ -66,6 +66,8 @@ def _encryption_keys() -> list[str]:
 
 TRIBUTARY_ENCRYPTION_KEYS = _encryption_keys()
 TRIBUTARY_ALLOW_PRIVATE_URLS = env_bool("TRIBUTARY_ALLOW_PRIVATE_URLS", DEBUG)
+# The callback inbox (inbox/): a development endpoint that records and verifies notifications.
+TRIBUTARY_INBOX_ENABLED = env_bool("TRIBUTARY_INBOX_ENABLED", DEBUG)
 TRIBUTARY_PROVIDER_TIMEOUT = env_int("TRIBUTARY_PROVIDER_TIMEOUT", 30, minimum=1)
 TRIBUTARY_DELIVERY_TIMEOUT = env_int("TRIBUTARY_DELIVERY_TIMEOUT", 15, minimum=1)
 # Seconds after the first failed attempt at which each retry is due (Cloud Elements: 4^x for
@@ -88,6 +90,7 @@ INSTALLED_APPS = [
     "django_q",
     "integrations",
     "events",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "inbox.context_processors.inbox",
             ],
         },
     },
@@ -133,9 +137,25 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/events/log/"
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# HTTPS only, outside debug. Behind a proxy that terminates TLS, set
+# DJANGO_SECURE_PROXY_SSL_HEADER=true so Django trusts its X-Forwarded-Proto (only then: a
+# client could send the header itself).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Preloading commits the whole domain to HTTPS in browsers for good; it is the operator's
+# decision (DJANGO_SECURE_HSTS_PRELOAD), so its absence is not a deployment warning.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -188,16 +208,47 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "catch_up": False,
     "ack_failures": True,
-    "save_limit": 1000,
+    # Successful task results are not kept: each delivery's history is its DeliveryAttempts,
+    # and django-q's monitor re-reads every kept result after each task (bench/deliver.py).
+    "save_limit": -1,
     # How often an idle worker asks the ORM broker for work: the latency of a first delivery.
     "poll": env_float("TRIBUTARY_QUEUE_POLL", 0.2, minimum=0.01, maximum=10),
     "label": "Task queue",
 }
+# Redis instead of the database as the task broker, for larger installations
+# (pip install 'tributary[redis]'). Schedules and results stay in the database.
+TRIBUTARY_REDIS_URL = env_str("TRIBUTARY_REDIS_URL", "")
+if TRIBUTARY_REDIS_URL:
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = TRIBUTARY_REDIS_URL
 
+# Events, deliveries (with their attempts) and inbound webhooks older than this are pruned
+# daily, except what is undelivered or still inside a poller's overlap (events/retention.py).
+TRIBUTARY_RETENTION_DAYS = env_int("TRIBUTARY_RETENTION_DAYS", 30, minimum=1)
+
+# plain: one readable line per record; json: one JSON object per line (project/logging.py).
+TRIBUTARY_LOG_FORMAT = env_str("TRIBUTARY_LOG_FORMAT", "plain").strip().lower()
+if TRIBUTARY_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(
+        f"TRIBUTARY_LOG_FORMAT={TRIBUTARY_LOG_FORMAT!r} is not a log format: use plain or json."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "project.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": TRIBUTARY_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("TRIBUTARY_LOG_LEVEL", "INFO")},
+    # Their DEBUG lines carry OAuth access tokens: never below INFO, whatever the root level.
+    "loggers": {name: {"level": "INFO"} for name in ("oauthlib", "requests_oauthlib")},
 }
+if TRIBUTARY_LOG_FORMAT == "json":
+    # Django's own loggers have plain handlers of their own: send them through ours.
+    LOGGING["loggers"].update(
+        {
+            name: {"handlers": [], "level": "INFO", "propagate": True}
+            for name in ("django", "django.server")
+        }
+    )

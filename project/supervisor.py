@@ -7,6 +7,7 @@ If any process exits, the others are stopped and the supervisor exits with its s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -45,11 +46,13 @@ def supervise(commands: dict[str, list[str]]) -> int:
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         processes[name] = process
-        threading.Thread(
+        pump = threading.Thread(
             target=_pump,
             args=(name, COLORS[index % len(COLORS)], process.stdout, width),
             daemon=True,
-        ).start()
+        )
+        pump.start()
+        pumps.append(pump)
 
     stopping = threading.Event()
 
@@ -67,17 +70,21 @@ def supervise(commands: dict[str, list[str]]) -> int:
             print(f"{name} exited with status {status}; stopping the others", flush=True)
             break
         time.sleep(0.2)
+    else:
+        print(f"stopping {', '.join(processes)}", flush=True)
 
     for process in processes.values():
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            # The leader only: qcluster stops its own workers, and hangs when they are
+            # signalled directly.
+            process.terminate()
     deadline = time.monotonic() + GRACE_SECONDS
     for process in processes.values():
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):  # anything left in its group
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
     for pump in pumps:  # the last lines the processes wrote while stopping
         pump.join(timeout=2)
     return status

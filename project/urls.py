@@ -2,9 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from events.health import healthz
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("elements/api-v2/", include("project.api_urls")),
     path("events/", include("events.urls")),
+    path("inbox/", include("inbox.urls")),
 ]

@@ -32,7 +32,7 @@ class Receiver:
     then ``default``.
     """
 
-    def __init__(self, default: Answer | None = None) -> None:
+    def __init__(self, default: Answer | None = None, *, port: int = 0) -> None:
         self.default = default or Answer()
         self.requests: list[Received] = []
         self._answers: deque[Answer] = deque()
@@ -59,7 +59,7 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -67,3 +67,18 @@ def test_it_polls_now(api, incidents, monkeypatch, django_capture_on_commit_call
     assert state["lastPollDate"] is not None
     assert state["lastError"] == ""
     assert state["cursor"] is not None
+
+
+def test_it_flags_a_stalled_poller_with_the_reason(api, desk_instance, incidents):
+    desk_instance.poller_objects.filter(name="incidents").update(
+        consecutive_failures=3, last_error="HTTP 401 from the provider"
+    )
+
+    body = api.get(f"{BASE}/instances/{desk_instance.pk}/pollers").json()
+
+    flags = {poller["name"]: (poller["stalled"], poller["stalledReason"]) for poller in body}
+    assert flags == {
+        "contacts": (False, None),
+        "incidents": (True, "the last 3 polls failed: HTTP 401 from the provider"),
+    }
+    assert api.get(incidents).json()["stalled"] is True

@@ -349,6 +349,7 @@ def test_redeliver_since_resends_exactly_the_matching_deliveries(instance, recei
     sent = [request.headers["Elements-Webhook-Id"] for request in receiver.requests]
     assert sent == [str(recent.delivery_id), str(newest.delivery_id)]
     assert "Redelivered 2 of 2" in out.getvalue()
+    assert [line[:5] for line in out.getvalue().splitlines()[:2]] == ["[1/2]", "[2/2]"]
     assert not other_instance.attempts.exists() and not old.attempts.exists()
     assert DeliveryAttempt.objects.filter(trigger="manual").count() == 2
 
@@ -373,6 +374,7 @@ def test_deliver_pending_prints_a_line_per_attempt(instance, receiver, now):
 
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
+    assert [line[:5] for line in lines] == ["[1/2]", "[2/2]"]
     assert all(": 200 in " in line and "-> delivered" in line for line in lines)
 
 
@@ -414,4 +416,4 @@ def test_the_sweep_task_enqueues_due_deliveries(instance, now, django_capture_on
         assert sweep_deliveries() == 1
 
     (task,) = OrmQ.objects.all()
-    assert task.func() == "events.tasks.deliver_task"
+    assert task.func() == "events.tasks.deliver_in_order_task"

@@ -7,7 +7,7 @@ import responses
 from responses import matchers
 
 from events.models import Event
-from events.polling import poll_object
+from events.polling import PollError, poll_object
 from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
 from integrations.instance_json import instance_create
 from integrations.models import Instance
@@ -85,3 +85,27 @@ def test_it_polls_issues_since_the_cursor_following_link_headers(instance):
     ]
     poller.refresh_from_db()
     assert poller.cursor == ENABLED + timedelta(minutes=3)
+
+
+@responses.activate
+def test_renewed_oauth2_tokens_survive_a_poll_that_fails_afterwards(instance):
+    instance.configuration["authentication.type"] = "oauth2"
+    instance.configuration["oauth.api.key"] = "client-id"
+    instance.secrets["oauth.api.secret"] = "client-secret"
+    instance.provider_data = {"access_token": "old-token", "refresh_token": "refresh-1"}
+    instance.save()
+    responses.get(ISSUES, status=401, json={"message": "Bad credentials"})
+    responses.post(
+        "https://github.com/login/oauth/access_token",
+        json={"access_token": "new-token", "refresh_token": "refresh-2", "expires_in": 3600},
+    )
+    responses.get(ISSUES, status=500, json={"message": "Server Error"})
+    poller = instance.poller_objects.get(name="issues")
+    client = ProviderClient(Instance.objects.get(pk=instance.pk), sleep=lambda s: None)
+
+    with pytest.raises(PollError):
+        poll_object(poller_object_id=poller.pk, client=client)
+
+    stored = Instance.objects.get(pk=instance.pk).provider_data
+    assert stored["access_token"] == "new-token"
+    assert stored["refresh_token"] == "refresh-2"

@@ -277,3 +277,24 @@ def test_it_backfills_history_from_the_configured_date(sim, desk, user):
     poll(sim, instance)
 
     assert {object_id for object_id, _ in captured(instance)} == expected
+
+
+def test_the_command_shows_progress_page_by_page_on_stderr(sim, desk_instance):
+    set_page_size(desk_instance, "incidents", 2)
+    desk_instance.configuration["event.notification.batch.size"] = 2
+    desk_instance.save(update_fields=["configuration"])
+    at(sim, 5)
+    for number in range(5):
+        sim.create_case(subject=f"case {number}")
+    out, err = StringIO(), StringIO()
+
+    call_command(
+        "poll", "--instance", desk_instance.pk, "--object", "incidents", stdout=out, stderr=err
+    )
+
+    assert err.getvalue().splitlines() == [
+        "incidents: page 1, 2 record(s), 2 event(s)",
+        "incidents: page 2, 4 record(s), 4 event(s)",
+        "incidents: page 3, 5 record(s), 4 event(s)",
+    ]
+    assert "5 CREATED" in out.getvalue()

@@ -79,12 +79,16 @@ def test_it_records_a_failure_and_backs_off(db, now):
     assert poller.cursor is None
 
 
+SCHEDULE_NAMES = ["dispatch due polls", "sweep deliveries", "heartbeat", "prune old events"]
+
+
 def test_it_sets_up_schedules_idempotently(db):
-    assert schedules_setup() == [("dispatch due polls", True), ("sweep deliveries", True)]
-    assert schedules_setup() == [("dispatch due polls", False), ("sweep deliveries", False)]
+    assert schedules_setup() == [(name, True) for name in SCHEDULE_NAMES]
+    assert schedules_setup() == [(name, False) for name in SCHEDULE_NAMES]
     schedule = Schedule.objects.get(name="dispatch due polls")
     assert schedule.func == "events.tasks.dispatch_due_polls"
     assert schedule.minutes == 1
+    assert Schedule.objects.get(name="prune old events").schedule_type == Schedule.DAILY
 
 
 def test_the_dispatcher_enqueues_one_poll_task_per_due_poller_after_commit(

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -352,5 +353,44 @@ def test_arbitrary_requests_never_get_a_500(
     path = url(instance) if instance else "/elements/api-v2/events/github"
 
     response = client.post(path, data=body, content_type=content_type, headers=headers)
+
+    assert response.status_code < 500
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    method=st.sampled_from(["GET", "POST"]),
+    query=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=3),
+    body=st.one_of(
+        st.binary(max_size=512),
+        st.text(max_size=200).map(lambda text: ("events=" + text).encode()),
+    ),
+    authorization=st.one_of(
+        st.none(),
+        st.just(basic("desk", "custom-action-password")),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+    ),
+    content_type=st.sampled_from(
+        ["application/json", "application/x-www-form-urlencoded", "multipart/form-data", ""]
+    ),
+    routed=st.booleans(),
+)
+def test_arbitrary_desk_requests_never_get_a_500(
+    client, desk, user, method, query, body, authorization, content_type, routed
+):
+    instance = desk_webhook_instance(user) if routed else None
+    path = "/elements/api-v2/events/desk" + (f"/{instance.webhook_token}" if routed else "")
+    headers = {"Authorization": authorization} if authorization is not None else {}
+
+    if method == "GET":
+        response = client.get(path, data=query, headers=headers)
+    else:
+        response = client.post(
+            path,
+            data=body,
+            content_type=content_type,
+            QUERY_STRING=urlencode(query),
+            headers=headers,
+        )
 
     assert response.status_code < 500

@@ -321,7 +321,7 @@ INVALID_EVENT_INPUTS = [
     (
         "event.notification.signature.key",
         42,
-        "event.notification.signature.key: must be a string, got 42",
+        "event.notification.signature.key: must be a string, got a number",
     ),
     (
         "event.notification.enabeld",

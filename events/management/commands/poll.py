@@ -38,7 +38,9 @@ class Command(BaseCommand):
         failures = []
         for poller in pollers:
             try:
-                result = poll_object(poller_object_id=poller.pk, dry_run=dry_run)
+                result = poll_object(
+                    poller_object_id=poller.pk, dry_run=dry_run, progress=self._progress
+                )
             except (PollError, PollSkipped) as exc:
                 failures.append(f"{poller.name}: {exc}")
                 self.stderr.write(f"{poller.name}: poll failed: {exc}")
@@ -51,6 +53,13 @@ class Command(BaseCommand):
                 self.stdout.write(self._describe(result))
         if failures:
             raise CommandError(f"{len(failures)} poll(s) failed.")
+
+    def _progress(self, result) -> None:
+        # stderr: a long poll shows it is moving, and --json output on stdout stays clean.
+        self.stderr.write(
+            f"{result.object_type}: page {result.pages}, {result.records} record(s), "
+            f"{sum(result.events.values())} event(s)"
+        )
 
     @staticmethod
     def _describe(result) -> str:

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InboxConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "inbox"
+    verbose_name = "Callback inbox (development)"
