@@ -619,7 +619,7 @@ def split_broker(split: Split) -> None:
     with connection.execute_wrapper(timer):
         started = time.perf_counter()
         for n in range(split.count):
-            async_task("events.tasks.deliver_task", -n, task_name=f"bench-{n}")
+            async_task("events.tasks.deliver_in_order_task", [-n], task_name=f"bench-{n}")
         split.enqueue = time.perf_counter() - started
         split.broker_statements["enqueue"] = timer.count
         tasks = []

@@ -107,11 +107,6 @@ def deliveries_enqueue_in_order(*, event_log_ids: list[int]) -> None:
         )
 
 
-def deliver_task(event_log_id: int) -> int | None:
-    attempt = delivery_send(event_log_id=event_log_id)
-    return attempt.status_code if attempt else None
-
-
 def deliver_in_order_task(event_log_ids: list[int]) -> int:
     sent = 0
     for event_log_id in event_log_ids:
