@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from throwaway_db import create_database, database_label, drop_database
+
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = datetime(2024, 1, 1, tzinfo=UTC)
 INCIDENTS = "incidents"
@@ -146,42 +148,6 @@ def setup_django() -> None:
     django.setup()
     # async_task logs a line per task at INFO: 5,000 of them would bury the table.
     logging.getLogger("django-q").setLevel(logging.WARNING)
-
-
-def create_database():
-    """A fresh database for the run: a temp SQLite file, or a new PostgreSQL database."""
-    from django.db import connection
-    from django.test.utils import setup_databases
-
-    test = connection.settings_dict.setdefault("TEST", {})
-    tmpdir = None
-    if connection.vendor == "sqlite":
-        tmpdir = tempfile.mkdtemp(prefix="tributary-bench-")
-        test["NAME"] = str(Path(tmpdir) / "bench.sqlite3")
-    else:
-        test["NAME"] = f"tributary_bench_{os.getpid()}"
-    old = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())
-    return old, tmpdir
-
-
-def drop_database(state) -> None:
-    from django.test.utils import teardown_databases
-
-    old, tmpdir = state
-    teardown_databases(old, verbosity=0)
-    if tmpdir:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def database_label() -> str:
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        return "SQLite (temp file)"
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
-    return f"PostgreSQL {version} (database {connection.settings_dict['NAME']})"
 
 
 def worker_database_url() -> str:

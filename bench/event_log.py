@@ -18,10 +18,11 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from throwaway_db import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 300
@@ -37,32 +38,6 @@ def setup_django() -> None:
 
     django.setup()
     settings.DEBUG = False  # no per-statement log while filling
-
-
-def create_database():
-    from django.db import connection
-    from django.test.utils import setup_databases
-
-    test = connection.settings_dict.setdefault("TEST", {})
-    tmpdir = None
-    if connection.vendor == "sqlite":
-        tmpdir = tempfile.mkdtemp(prefix="tributary-bench-")
-        test["NAME"] = str(Path(tmpdir) / "bench.sqlite3")
-    else:
-        test["NAME"] = f"tributary_bench_{os.getpid()}"
-    old = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())
-    return old, tmpdir
-
-
-def drop_database(state) -> None:
-    import shutil
-
-    from django.test.utils import teardown_databases
-
-    old, tmpdir = state
-    teardown_databases(old, verbosity=0)
-    if tmpdir:
-        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def fill(count: int, seed: int = 7):

@@ -18,13 +18,14 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from throwaway_db import create_database, database_label, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -136,44 +137,6 @@ def setup_django(sql_log: bool) -> None:
         # With DEBUG the connection keeps the last 9,000 statements, each insert ~150 KB of
         # SQL here: that would be measured as the poll's memory. Production runs without it.
         settings.DEBUG = False
-
-
-def create_database():
-    """A fresh database for the run: a temp SQLite file, or a new PostgreSQL database."""
-    from django.db import connection
-    from django.test.utils import setup_databases
-
-    test = connection.settings_dict.setdefault("TEST", {})
-    tmpdir = None
-    if connection.vendor == "sqlite":
-        tmpdir = tempfile.mkdtemp(prefix="tributary-bench-")
-        test["NAME"] = str(Path(tmpdir) / "bench.sqlite3")
-    else:
-        test["NAME"] = f"tributary_bench_{os.getpid()}"
-    old = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())
-    return old, tmpdir
-
-
-def drop_database(state) -> None:
-    import shutil
-
-    from django.test.utils import teardown_databases
-
-    old, tmpdir = state
-    teardown_databases(old, verbosity=0)
-    if tmpdir:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def database_label() -> str:
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        return "SQLite (temp file)"
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
-    return f"PostgreSQL {version} (database {connection.settings_dict['NAME']})"
 
 
 def create_owner():
