@@ -141,6 +141,10 @@ class Event(models.Model):
             models.Index(fields=["created_at"], name="event_created_idx"),
             # Event log search by objectId, whatever the instance or type.
             models.Index(fields=["object_id"], name="event_object_id_idx"),
+            # The event log's eventType and objectType filters (a semi-join on the deliveries):
+            # a rare type is found from its few events instead of probing every delivery.
+            models.Index(fields=["event_type", "event_log"], name="event_type_log_idx"),
+            models.Index(fields=["object_type", "event_log"], name="event_objecttype_log_idx"),
         ]
 
     def __str__(self) -> str:
