@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from integrations.instance_json import instance_create
 from integrations.simulator import DeskSimulator
+from tests.api_helpers import desk_instance_json as api_desk_instance_json
 
 
 @pytest.fixture
@@ -14,37 +15,19 @@ def sim():
         yield simulator
 
 
-SINCE = "'${date:yyyy-MM-dd'T'HH:mm:ssXXX}'"
-
-
 def desk_instance_json(site: str, **configuration) -> dict:
     """The Desk example instance JSON from Cloud Elements' documentation, pointed at ``site``
-    with access credentials (Desk's single-user "Your Access Token")."""
-    return {
-        "element": {"key": "desk"},
-        "providerData": {"oauth_token": "demo-token", "secret": "demo-token-secret"},
-        "configuration": {
+    with the simulator's access credentials (Desk's single-user "Your Access Token")."""
+    data = api_desk_instance_json(
+        **{
+            "site.address": site,
             "oauth.api.key": "demo-key",
             "oauth.api.secret": "demo-secret",
-            "oauth.callback.url": "https://app.example.com/oauth",
-            "site.address": site,
-            "event.notification.enabled": "true",
-            "event.notification.callback.url": "https://app.example.com/hooks/desk",
-            "event.poller.configuration": {
-                "incidents": {
-                    "url": "/hubs/helpdesk/incidents?where=updated_at>" + SINCE,
-                    "idField": "id",
-                },
-                "contacts": {
-                    "url": "/hubs/helpdesk/contacts?where=updated_at>" + SINCE,
-                    "idField": "id",
-                },
-            },
             **configuration,
-        },
-        "tags": ["support"],
-        "name": "Acme Desk",
-    }
+        }
+    )
+    data["providerData"] = {"oauth_token": "demo-token", "secret": "demo-token-secret"}
+    return data
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from events.models import DeliveryAttempt, Event, EventLog
 from events.tasks import dispatch_due_polls
 from integrations.instance_json import instance_create
 from integrations.models import PollerObject
-from tests.events.conftest import SINCE, at, desk_instance_json
+from tests.api_helpers import SINCE
+from tests.events.conftest import at, desk_instance_json
 from tests.hardening.support import (
     PAST_DJANGO_Q_RETRY,
     PAST_THE_LEASES,
