@@ -48,7 +48,7 @@ run: install
 ifeq ($(DEMO),0)
 	@printf '\n  Tributary on %s\n    Admin:      %s/admin/\n    Event log:  %s/events/log/\n    API docs:   %s/elements/api-v2/docs/\n    Login:      %s\n  Ctrl-C stops it.\n\n' \
 		"$(BASE_URL)" "$(BASE_URL)" "$(BASE_URL)" "$(BASE_URL)" "$(LOGIN)"
-	TRIBUTARY_INBOX_ENABLED=$${TRIBUTARY_INBOX_ENABLED:-false} $(VENV_PYTHON) -m project.supervisor \
+	TRIBUTARY_DEV_TOOLS=$${TRIBUTARY_DEV_TOOLS:-false} $(VENV_PYTHON) -m project.supervisor \
 		web="$(VENV_PYTHON) manage.py runserver --noreload 127.0.0.1:$(PORT)" \
 		worker="$(VENV_PYTHON) manage.py qcluster"
 else

@@ -168,8 +168,8 @@ def create_instance(callback_url: str):
     """A Desk instance from the Cloud Elements instance JSON, signing its deliveries."""
     from django.contrib.auth import get_user_model
 
-    from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
-    from integrations.instance_json import instance_create
+    from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
+    from integrations.instances.instance_json import instance_create
 
     element_upsert(definition=read_element_file(ELEMENTS_DIR / "desk.json"))
     owner = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
@@ -195,7 +195,7 @@ def create_instance(callback_url: str):
 
 def desk_cases(count: int) -> list[dict]:
     """Raw Desk case records as the simulator's API returns them (about 1.7 KB each)."""
-    from integrations.simulator import DeskSimulator
+    from devtools.simulator import DeskSimulator
 
     sim = DeskSimulator(seed_cases=0, seed_customers=1, rate_limit=10**9, now=BASELINE)
     return [

@@ -40,7 +40,7 @@ MB = 1024 * 1024
 def serve_simulator(conn, records: int, per_second: int, stock_search: bool) -> None:
     """Create ``records`` cases dated after BASELINE, at most ``per_second`` a second, serve
     them until the parent says stop."""
-    from integrations.simulator import DeskSimulator
+    from devtools.simulator import DeskSimulator
 
     sim = DeskSimulator(seed_cases=0, seed_customers=1, rate_limit=10**9, now=BASELINE)
     for number in range(records):
@@ -62,9 +62,9 @@ def install_indexed_search(store) -> None:
     index answers the poll's query (since_updated_at, sorted by updated_at) with the same
     records in the same envelope; any other query goes to the stock handler.
     """
-    from integrations.simulator import api, query
-    from integrations.simulator.clock import epoch, parse_time
-    from integrations.simulator.http import json_response
+    from devtools.simulator import api, query
+    from devtools.simulator.clock import epoch, parse_time
+    from devtools.simulator.http import json_response
 
     cases = sorted(store.all("cases"), key=lambda r: (epoch(r["updated_at"]), r["id"]))
     epochs = [epoch(r["updated_at"]) for r in cases]
@@ -142,7 +142,7 @@ def setup_django(sql_log: bool) -> None:
 def create_owner():
     from django.contrib.auth import get_user_model
 
-    from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
+    from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
 
     element_upsert(definition=read_element_file(ELEMENTS_DIR / "desk.json"))
     return get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
@@ -150,7 +150,7 @@ def create_owner():
 
 def create_instance(owner, url: str, page_size: int):
     """A Desk instance from the Cloud Elements instance JSON, events on since BASELINE."""
-    from integrations.instance_json import instance_create
+    from integrations.instances.instance_json import instance_create
     from integrations.models import PollerObject
 
     data = {
@@ -214,7 +214,7 @@ class PageMeter:
 
 def metered_client(instance, meter: PageMeter):
     from integrations.models import Instance
-    from integrations.provider import ProviderClient
+    from integrations.provider.client import ProviderClient
 
     class MeteredClient(ProviderClient):
         def iter_pages(self, *args, **kwargs):
@@ -289,9 +289,9 @@ def run_raw(instance, batch: int = 10) -> tuple[float, int, int]:
 
 def raw_pages(instance):
     """Each page's records, in windows of at most maxPages pages like the poll's."""
-    from integrations.hubs import resolve
-    from integrations.placeholders import render_template
-    from integrations.provider import PageCapReached, ProviderClient
+    from integrations.provider.client import PageCapReached, ProviderClient
+    from integrations.query.hubs import resolve
+    from integrations.query.placeholders import render_template
 
     poller = instance.poller_objects.get(name=INCIDENTS)
     element = instance.element

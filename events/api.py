@@ -1,7 +1,7 @@
 """Apps API: poller objects, events, deliveries, reactivation and poll-now.
 
 Everything is reached through the instances the user may see
-(``integrations.instances.instances_visible_to``): another user's object is a 404.
+(``integrations.instances.services.instances_visible_to``): another user's object is a 404.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import NewestFirst
 from events.delivery import deliveries_since, instance_notifications_reactivate
 from events.models import Event, EventLog, EventType
 from events.serializers import (
@@ -29,9 +30,8 @@ from events.serializers import (
     RedeliveryQueuedSerializer,
 )
 from events.tasks import deliveries_enqueue_in_order, poll_enqueue, redeliveries_enqueue
-from integrations.instances import instances_visible_to, poller_object_update
+from integrations.instances.services import instances_visible_to, poller_object_update
 from integrations.models import Instance, PollerObject
-from project.api_support import NewestFirst
 
 POLLERS = ["pollers"]
 EVENTS = ["events"]

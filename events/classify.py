@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from events.models import EventType
-from integrations.dateformat import DateFormatError, parse_datetime
 from integrations.models import PollerObject
-from integrations.paths import get_path
-from integrations.timezones import ZoneError, resolve_zone
+from integrations.query.dateformat import DateFormatError, parse_datetime
+from integrations.query.paths import get_path
+from integrations.query.timezones import ZoneError, resolve_zone
 
 
 class RecordError(ValueError):

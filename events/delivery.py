@@ -27,9 +27,9 @@ from standardwebhooks.webhooks import Webhook
 
 from events.models import DeliveryAttempt, EventLog
 from integrations.models import Instance
-from integrations.provider import USER_AGENT, connection_problem
-from integrations.ratelimits import parse_wait
-from integrations.urlguard import UnsafeURL, guarded_session, url_problems
+from integrations.provider.client import USER_AGENT, connection_problem
+from integrations.provider.retries import parse_wait
+from integrations.provider.urlguard import UnsafeURL, guarded_session, url_problems
 
 log = logging.getLogger(__name__)
 

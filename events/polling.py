@@ -28,10 +28,10 @@ from events.classify import Change, RecordError, classify, describe, event_date,
 from events.delivery import initial_status
 from events.messages import build_message, dumps, event_entry, polling_raw
 from events.models import Event, EventLog, Source
-from integrations.hubs import HubError, resolve
 from integrations.models import Instance, PollerObject
-from integrations.placeholders import PlaceholderError, render_template
-from integrations.provider import PageCapReached, ProviderClient, ProviderError
+from integrations.provider.client import PageCapReached, ProviderClient, ProviderError
+from integrations.query.hubs import HubError, resolve
+from integrations.query.placeholders import PlaceholderError, render_template
 
 log = logging.getLogger(__name__)
 

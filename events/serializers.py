@@ -11,9 +11,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.models import EventLog, EventType, Source
+from integrations.instances.pollers_config import poller_object_render
+from integrations.instances.stalled import poller_stalled_reason
 from integrations.models import PollerObject
-from integrations.poller_config import poller_object_render
-from integrations.pollers import poller_stalled_reason
 
 
 class PollerStateSerializer(serializers.Serializer):

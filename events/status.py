@@ -11,8 +11,8 @@ from events.delivery import deliveries_due
 from events.heartbeat import heartbeat_check
 from events.models import EventLog
 from events.polling import pollers_due
+from integrations.instances.stalled import pollers_stalled
 from integrations.models import Instance, PollerObject
-from integrations.pollers import pollers_stalled
 
 DUE_LIMIT = 10_000
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from events.delivery import initial_status
 from events.messages import build_message, dumps, event_entry
 from events.models import Event, EventLog, InboundWebhook, Source
-from integrations.inbound import (
+from integrations.elements.inbound import (
     DEFAULT_BATCH_SIZE,
     Change,
     NormalizationError,
@@ -30,7 +30,7 @@ from integrations.inbound import (
     verify,
 )
 from integrations.models import Element, Instance
-from integrations.paths import get_path
+from integrations.query.paths import get_path
 
 MAX_BODY_BYTES = 1024 * 1024
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization"}

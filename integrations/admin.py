@@ -12,9 +12,9 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from integrations.forms import ElementForm, InstanceAdminForm
-from integrations.instances import instances_set_events
+from integrations.instances.services import instances_set_events
+from integrations.instances.stalled import poller_stalled_reason, pollers_stalled
 from integrations.models import Element, Instance, PollerObject
-from integrations.pollers import poller_stalled_reason, pollers_stalled
 
 admin.site.site_header = "Tributary administration"
 admin.site.site_title = "Tributary"

@@ -21,11 +21,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations.elements import element_upsert
-from integrations.instance_json import instance_create, instance_update, render_instance
-from integrations.instances import instance_delete, instances_visible_to
+from core.api import NewestFirst, ReadOnlyUnlessStaff
+from integrations.elements.loading import element_upsert
+from integrations.instances.instance_json import instance_create, instance_update, render_instance
+from integrations.instances.services import instance_delete, instances_visible_to
 from integrations.models import Element, Instance
-from integrations.oauth import oauth1_authorize_url, oauth1_request_token, oauth2_authorize_url
+from integrations.provider.oauth import (
+    oauth1_authorize_url,
+    oauth1_request_token,
+    oauth2_authorize_url,
+)
 from integrations.serializers import (
     ElementDefinitionSerializer,
     ElementSerializer,
@@ -36,7 +41,6 @@ from integrations.serializers import (
     OAuthUrlSerializer,
     element_render,
 )
-from project.api_support import NewestFirst, ReadOnlyUnlessStaff
 
 ELEMENTS = ["elements"]
 INSTANCES = ["instances"]

@@ -13,10 +13,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from integrations.element_validation import validate_definition
-from integrations.instances import configuration_merge, configuration_split
+from integrations.elements.validation import validate_definition
+from integrations.instances.services import configuration_merge, configuration_split
 from integrations.models import Element, Instance
-from integrations.urlguard import url_problems
+from integrations.provider.urlguard import url_problems
 
 MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; width: 95%;"
 SCALAR_TYPES = (str, int, float, bool)

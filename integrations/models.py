@@ -146,8 +146,20 @@ class Instance(models.Model):
         self.save(update_fields=["webhook_token", "updated_at"])
 
 
+class PollerObjectQuerySet(models.QuerySet):
+    def active(self) -> PollerObjectQuerySet:
+        """The pollers that should be polling: see ``PollerObject.is_active``."""
+        return self.filter(
+            enabled=True,
+            instance__events_enabled=True,
+            instance__vendor_type=Instance.VendorType.POLLING,
+        )
+
+
 class PollerObject(models.Model):
     """One polled resource of an instance, parsed from ``event.poller.configuration``."""
+
+    objects = PollerObjectQuerySet.as_manager()
 
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="poller_objects")
     name = models.CharField(max_length=200, help_text="Resource key; the event objectType.")
@@ -189,3 +201,14 @@ class PollerObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instance_id}:{self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        """Enabled, of an instance with events on by polling: the one rule for "should this
+        poller be polling", shared by the dispatcher, the stalled check and the status."""
+        instance = self.instance
+        return (
+            self.enabled
+            and instance.events_enabled
+            and instance.vendor_type == Instance.VendorType.POLLING
+        )

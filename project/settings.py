@@ -66,8 +66,11 @@ def _encryption_keys() -> list[str]:
 
 TRIBUTARY_ENCRYPTION_KEYS = _encryption_keys()
 TRIBUTARY_ALLOW_PRIVATE_URLS = env_bool("TRIBUTARY_ALLOW_PRIVATE_URLS", DEBUG)
-# The callback inbox (inbox/): a development endpoint that records and verifies notifications.
-TRIBUTARY_INBOX_ENABLED = env_bool("TRIBUTARY_INBOX_ENABLED", DEBUG)
+# Development tools (devtools/): the Desk simulator, the callback inbox and the demo set-up.
+# Installed as apps only when on (by default with DJANGO_DEBUG; `make run` turns them on).
+TRIBUTARY_DEV_TOOLS = env_bool("TRIBUTARY_DEV_TOOLS", DEBUG)
+# The callback inbox (/inbox/): records and verifies the notifications it receives.
+TRIBUTARY_INBOX_ENABLED = TRIBUTARY_DEV_TOOLS and env_bool("TRIBUTARY_INBOX_ENABLED", True)
 TRIBUTARY_PROVIDER_TIMEOUT = env_int("TRIBUTARY_PROVIDER_TIMEOUT", 30, minimum=1)
 TRIBUTARY_DELIVERY_TIMEOUT = env_int("TRIBUTARY_DELIVERY_TIMEOUT", 15, minimum=1)
 # Seconds after the first failed attempt at which each retry is due (Cloud Elements: 4^x for
@@ -90,8 +93,9 @@ INSTALLED_APPS = [
     "django_q",
     "integrations",
     "events",
-    "inbox",
 ]
+if TRIBUTARY_DEV_TOOLS:
+    INSTALLED_APPS += ["devtools", "devtools.inbox"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -117,11 +121,13 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "inbox.context_processors.inbox",
             ],
         },
     },
 ]
+
+if TRIBUTARY_DEV_TOOLS:
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append("devtools.inbox.context_processors.inbox")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -186,10 +192,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SCHEMA_PATH_PREFIX": "/elements/api-v2",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["project.api_support.without_trailing_slash_routes"],
+    "PREPROCESSING_HOOKS": ["core.api.without_trailing_slash_routes"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "project.api_support.with_error_responses",
+        "core.api.with_error_responses",
     ],
     # Swagger UI's assets from drf-spectacular-sidecar: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

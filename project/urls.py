@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -10,5 +11,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("elements/api-v2/", include("project.api_urls")),
     path("events/", include("events.urls")),
-    path("inbox/", include("inbox.urls")),
 ]
+if settings.TRIBUTARY_DEV_TOOLS:
+    urlpatterns.append(path("inbox/", include("devtools.inbox.urls")))

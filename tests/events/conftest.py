@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from integrations.instance_json import instance_create
-from integrations.simulator import DeskSimulator
+from devtools.simulator import DeskSimulator
+from integrations.instances.instance_json import instance_create
 from tests.api_helpers import desk_instance_json as api_desk_instance_json
 
 

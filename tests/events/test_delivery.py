@@ -24,7 +24,7 @@ from events.models import DeliveryAttempt, EventLog
 from events.polling import poll_object
 from events.tasks import sweep_deliveries
 from integrations.models import Instance
-from integrations.provider import ProviderClient
+from integrations.provider.client import ProviderClient
 from tests.events.conftest import at
 from tests.events.factories import EventLogFactory
 from tests.factories import InstanceFactory

@@ -6,7 +6,7 @@ from django_q.models import OrmQ, Schedule
 
 from events.polling import PollError, PollSkipped, due_pollers_claim, poll_object, poller_claim
 from events.tasks import dispatch_due_polls, schedules_setup
-from integrations.provider import ProviderClient
+from integrations.provider.client import ProviderClient
 from tests.factories import InstanceFactory, PollerObjectFactory
 
 

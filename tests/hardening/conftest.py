@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from integrations.simulator import DeskSimulator
+from devtools.simulator import DeskSimulator
 from tests.hardening.support import OUTCOMES, ArrivalLog, WorkerCluster
 from tests.receiver import Receiver
 

@@ -22,13 +22,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
+from devtools.simulator import DeskSimulator
 from events.delivery import delivery_send
 from events.models import EventLog
 from events.polling import PollError, poll_object
-from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
+from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
 from integrations.models import Instance
-from integrations.provider import ProviderClient
-from integrations.simulator import DeskSimulator
+from integrations.provider.client import ProviderClient
 from tests.api_helpers import BASE, client_for
 from tests.events.conftest import desk_instance_json
 from tests.receiver import Answer, Receiver

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class InboxConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
-    name = "inbox"
-    verbose_name = "Callback inbox (development)"
