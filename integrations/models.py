@@ -159,8 +159,6 @@ class PollerObjectQuerySet(models.QuerySet):
 class PollerObject(models.Model):
     """One polled resource of an instance, parsed from ``event.poller.configuration``."""
 
-    objects = PollerObjectQuerySet.as_manager()
-
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="poller_objects")
     name = models.CharField(max_length=200, help_text="Resource key; the event objectType.")
     url = models.CharField(max_length=2000)
@@ -187,6 +185,8 @@ class PollerObject(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+
+    objects = PollerObjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["instance_id", "name"]
