@@ -18,9 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime as parse_iso
 
@@ -28,6 +26,7 @@ from events.classify import Change, RecordError, classify, describe, event_date,
 from events.delivery import initial_status
 from events.messages import build_message, dumps, event_entry, polling_raw
 from events.models import Event, EventLog, Source
+from events.scheduling import poll_failed, poll_succeeded, poller_claim, poller_release
 from integrations.models import Instance, PollerObject
 from integrations.provider.client import PageCapReached, ProviderClient, ProviderError
 from integrations.query.hubs import HubError, resolve
@@ -36,11 +35,7 @@ from integrations.query.placeholders import PlaceholderError, render_template
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 10
-MAX_BACKOFF = timedelta(hours=1)
 MAX_WARNINGS = 20
-# The dispatcher runs about once a minute, not on the second: a poller due within this margin
-# of a run is taken by it, so a 1-minute interval does not become two minutes.
-DISPATCH_AHEAD = timedelta(seconds=20)
 
 
 class PollError(Exception):
@@ -78,59 +73,6 @@ class PollResult:
             "warnings": self.warnings,
             "dryRun": self.dry_run,
         }
-
-
-def lease_duration() -> timedelta:
-    return timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
-
-
-def poller_claim(*, poller_object_id: int, now: datetime) -> bool:
-    """Take the PollerObject for one poll: 1 row updated means it is ours."""
-    updated = (
-        PollerObject.objects.filter(pk=poller_object_id)
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(locked_until=now + lease_duration())
-    )
-    return updated == 1
-
-
-def poller_release(*, poller_object_id: int) -> None:
-    PollerObject.objects.filter(pk=poller_object_id).update(locked_until=None)
-
-
-def pollers_due(*, now: datetime):
-    """The PollerObjects a dispatcher would hand out now."""
-    return (
-        PollerObject.objects.filter(
-            enabled=True,
-            instance__events_enabled=True,
-            instance__vendor_type=Instance.VendorType.POLLING,
-        )
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + DISPATCH_AHEAD))
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-    )
-
-
-def due_pollers_claim(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    """Pick the PollerObjects due now and push their next poll one interval ahead.
-
-    ``SKIP LOCKED`` lets several dispatchers (one per cluster) run at once on PostgreSQL
-    without handing out the same object twice.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        due = list(
-            pollers_due(now=now)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("instance__element")
-            .order_by("next_poll_at", "pk")[:limit]
-        )
-        for poller in due:
-            poller.next_poll_at = now + timedelta(
-                minutes=poller.instance.effective_refresh_interval
-            )
-        PollerObject.objects.bulk_update(due, ["next_poll_at"])
-    return [poller.pk for poller in due]
 
 
 def window_start(poller: PollerObject, now: datetime) -> datetime:
@@ -382,7 +324,9 @@ def poll_object(
                     poller, now=now, dry_run=dry_run, client=client, progress=progress
                 ).run()
                 if not dry_run:
-                    _record_success(poller, result, now)
+                    poll_succeeded(
+                        poller=poller, summary=result.summary(), cursor=result.cursor_after, now=now
+                    )
         except (ProviderError, HubError, PlaceholderError, PollError) as exc:
             _after_failure(poller, client, str(exc), now, dry_run=dry_run)
             raise PollError(str(exc)) from exc
@@ -392,29 +336,6 @@ def poll_object(
         return result
     finally:
         poller_release(poller_object_id=poller_object_id)
-
-
-def _record_success(poller: PollerObject, result: PollResult, now: datetime) -> None:
-    poller.cursor = result.cursor_after
-    poller.last_poll_at = now
-    poller.last_success_at = now
-    poller.last_result = result.summary()
-    poller.last_error = ""
-    poller.consecutive_failures = 0
-    interval = timedelta(minutes=poller.instance.effective_refresh_interval)
-    if poller.next_poll_at is None or poller.next_poll_at < now + interval:
-        poller.next_poll_at = now + interval
-    poller.save(
-        update_fields=[
-            "cursor",
-            "last_poll_at",
-            "last_success_at",
-            "last_result",
-            "last_error",
-            "consecutive_failures",
-            "next_poll_at",
-        ]
-    )
 
 
 def _after_failure(
@@ -427,24 +348,4 @@ def _after_failure(
             provider_data=client.instance.provider_data
         )
     if not dry_run:
-        _record_failure(poller, message, now)
-
-
-def _record_failure(poller: PollerObject, message: str, now: datetime) -> None:
-    failures = poller.consecutive_failures + 1
-    interval = timedelta(minutes=poller.instance.effective_refresh_interval)
-    backoff = min(interval * (2 ** min(failures, 10)), max(MAX_BACKOFF, interval))
-    PollerObject.objects.filter(pk=poller.pk).update(
-        last_poll_at=now,
-        last_error=message[:4000],
-        last_error_at=now,
-        consecutive_failures=failures,
-        next_poll_at=now + backoff,
-    )
-    log.warning(
-        "poll of %s failed (%s in a row): %s",
-        poller,
-        failures,
-        message,
-        extra={"instance_id": poller.instance_id, "poller_id": poller.pk},
-    )
+        poll_failed(poller=poller, message=message, now=now)

@@ -10,7 +10,7 @@ from django.db.models import Count
 from events.delivery import deliveries_due
 from events.heartbeat import heartbeat_check
 from events.models import EventLog
-from events.polling import pollers_due
+from events.scheduling import pollers_due
 from integrations.instances.stalled import pollers_stalled
 from integrations.models import Instance, PollerObject
 

@@ -17,8 +17,9 @@ from django_q.tasks import async_task
 
 from events.delivery import deliveries_due, delivery_redeliver, delivery_send
 from events.heartbeat import heartbeat_expect, heartbeat_record
-from events.polling import PollError, PollSkipped, due_pollers_claim, poll_object
+from events.polling import PollError, PollSkipped, poll_object
 from events.retention import events_prune
+from events.scheduling import due_pollers_claim
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from core.http import redacted_headers as redacted
 from devtools.inbox.models import Inbox, InboxMessage
 from devtools.inbox.signatures import signature_verify
-from events.delivery import redacted
 
 # A development tool left running keeps only the latest messages of each inbox.
 MAX_MESSAGES = 1000

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from events.polling import PollError, PollSkipped, due_pollers_claim, poll_object, poller_claim
+from events.polling import PollError, PollSkipped, poll_object
+from events.scheduling import due_pollers_claim, poller_claim
 from events.tasks import dispatch_due_polls, schedules_setup
 from integrations.provider.client import ProviderClient
 from tests.factories import InstanceFactory, PollerObjectFactory
