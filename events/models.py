@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.changes import EventType
 from integrations.models import Instance
 
 
@@ -25,13 +26,6 @@ class PayloadJSONField(PlainInsertMixin, models.JSONField):
 
 class PayloadTextField(PlainInsertMixin, models.TextField):
     pass
-
-
-class EventType(models.TextChoices):
-    CREATED = "CREATED"
-    UPDATED = "UPDATED"
-    DELETED = "DELETED"
-    UNKNOWN = "UNKNOWN"
 
 
 class Source(models.TextChoices):
