@@ -18,6 +18,10 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# The demo needs the development tools (simulator, inbox, setup_demo) installed as apps.
+ifneq ($(DEMO),0)
+export TRIBUTARY_DEV_TOOLS := true
+endif
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format check clean

@@ -168,25 +168,22 @@ def create_instance(callback_url: str):
     """A Desk instance from the Cloud Elements instance JSON, signing its deliveries."""
     from django.contrib.auth import get_user_model
 
+    from devtools.examples import desk_instance_json
     from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
     from integrations.instances.instance_json import instance_create
 
     element_upsert(definition=read_element_file(ELEMENTS_DIR / "desk.json"))
     owner = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
-    data = {
-        "element": {"key": "desk"},
-        "providerData": {"oauth_token": "demo-token", "secret": "demo-token-secret"},
-        "configuration": {
-            "oauth.api.key": "demo-key",
-            "oauth.api.secret": "demo-secret",
-            "oauth.callback.url": "https://app.example.com/oauth",
-            "site.address": "https://desk.example.com",
-            "event.notification.enabled": "true",
+    data = desk_instance_json(
+        site="https://desk.example.com",
+        simulator=True,
+        **{
             "event.notification.callback.url": callback_url,
             "event.notification.signature.key": secrets.token_urlsafe(24),
+            "event.poller.configuration": None,
         },
-        "name": f"Bench Desk {uuid.uuid4().hex[:8]}",
-    }
+    )
+    data["name"] = f"Bench Desk {uuid.uuid4().hex[:8]}"
     return instance_create(owner=owner, data=data)
 
 

@@ -150,25 +150,20 @@ def create_owner():
 
 def create_instance(owner, url: str, page_size: int):
     """A Desk instance from the Cloud Elements instance JSON, events on since BASELINE."""
+    from devtools.examples import desk_instance_json
     from integrations.instances.instance_json import instance_create
     from integrations.models import PollerObject
 
-    data = {
-        "element": {"key": "desk"},
-        "providerData": {"oauth_token": "demo-token", "secret": "demo-token-secret"},
-        "configuration": {
-            "oauth.api.key": "demo-key",
-            "oauth.api.secret": "demo-secret",
-            "oauth.callback.url": "https://app.example.com/oauth",
-            "site.address": url,
-            "event.notification.enabled": "true",
-            "event.notification.callback.url": "https://app.example.com/hooks/desk",
+    data = desk_instance_json(
+        site=url,
+        simulator=True,
+        **{
             "event.poller.configuration": {
                 INCIDENTS: {"url": "/hubs/helpdesk/incidents?where=updated_at>" + SINCE},
             },
         },
-        "name": f"Bench Desk {uuid.uuid4().hex[:8]}",
-    }
+    )
+    data["name"] = f"Bench Desk {uuid.uuid4().hex[:8]}"
     instance = instance_create(owner=owner, data=data)
     instance.events_enabled_at = BASELINE
     instance.save(update_fields=["events_enabled_at"])

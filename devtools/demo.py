@@ -11,13 +11,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 
+from devtools.examples import desk_instance_json
 from devtools.inbox.models import Inbox
 from integrations.instances.instance_json import instance_create, instance_update
 from integrations.models import Element, Instance, PollerObject
 
 DEMO_INBOX = "demo"
 DEMO_INSTANCE = "Demo Desk (simulator)"
-SINCE = "'${date:yyyy-MM-dd'T'HH:mm:ssXXX}'"
 
 
 class DemoError(Exception):
@@ -36,34 +36,19 @@ class Demo:
 def demo_instance_json(
     *, simulator_url: str, base_url: str, callback_url: str, signature_key: str
 ) -> dict:
-    """Cloud Elements' Desk instance JSON with the simulator's demo credentials (an access
-    token already, so the OAuth callback URL is never visited)."""
-    return {
-        "element": {"key": "desk"},
-        "providerData": {"oauth_token": "demo-token", "secret": "demo-token-secret"},
-        "configuration": {
-            "oauth.api.key": "demo-key",
-            "oauth.api.secret": "demo-secret",
+    """The Desk example instance JSON pointed at the simulator, with its demo credentials
+    (an access token already, so the OAuth callback URL is never visited)."""
+    data = desk_instance_json(
+        site=simulator_url,
+        simulator=True,
+        **{
             "oauth.callback.url": base_url + "/",
-            "site.address": simulator_url,
-            "event.notification.enabled": "true",
             "event.notification.callback.url": callback_url,
             "event.notification.signature.key": signature_key,
             "event.poller.refresh_interval": "1",
-            "event.poller.configuration": {
-                "incidents": {
-                    "url": "/hubs/helpdesk/incidents?where=updated_at>" + SINCE,
-                    "idField": "id",
-                },
-                "contacts": {
-                    "url": "/hubs/helpdesk/contacts?where=updated_at>" + SINCE,
-                    "idField": "id",
-                },
-            },
         },
-        "tags": ["demo"],
-        "name": DEMO_INSTANCE,
-    }
+    )
+    return {**data, "tags": ["demo"], "name": DEMO_INSTANCE}
 
 
 def demo_setup(*, simulator_url: str, base_url: str, owner: str, now: datetime) -> Demo:

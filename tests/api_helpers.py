@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import copy
-
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from devtools.examples import desk_instance_json
+
+__all__ = ["BASE", "DESK_INSTANCE", "MASK", "SINCE", "desk_instance_json"]
 
 BASE = "/elements/api-v2"
 MASK = "********"
 SINCE = "'${date:yyyy-MM-dd'T'HH:mm:ssXXX}'"
 
 # Cloud Elements' Desk example instance JSON (reference section 2b), with a site.
-DESK_INSTANCE = {
-    "element": {"key": "desk"},
-    "providerData": {"oauth_token": "access-token", "secret": "access-secret"},
-    "configuration": {
-        "oauth.api.key": "desk-api-key",
-        "oauth.api.secret": "desk-api-secret",
-        "oauth.callback.url": "https://app.example.com/oauth",
-        "site.address": "acme.desk.com",
-        "event.notification.enabled": "true",
-        "event.notification.callback.url": "https://app.example.com/hooks/desk",
-        "event.poller.configuration": {
-            "incidents": {
-                "url": "/hubs/helpdesk/incidents?where=updated_at>" + SINCE,
-                "idField": "id",
-            },
-            "contacts": {
-                "url": "/hubs/helpdesk/contacts?where=updated_at>" + SINCE,
-                "idField": "id",
-            },
-        },
-    },
-    "tags": ["support"],
-    "name": "Acme Desk",
-}
-
-
-def desk_instance_json(**configuration) -> dict:
-    data = copy.deepcopy(DESK_INSTANCE)
-    data["configuration"].update(configuration)
-    return data
+DESK_INSTANCE = desk_instance_json()
 
 
 def client_for(user=None) -> APIClient:

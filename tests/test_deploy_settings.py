@@ -70,3 +70,23 @@ def test_it_redirects_to_https_but_leaves_the_health_check_on_plain_http(client,
 
     assert client.get("/admin/").status_code == 301
     assert client.get("/healthz").status_code != 301
+
+
+def test_it_leaves_the_development_tools_out_of_production():
+    script = (
+        "from django.conf import settings; from django.urls import resolve, Resolver404\n"
+        "apps = [a for a in settings.INSTALLED_APPS if a.startswith('devtools')]\n"
+        "try:\n    resolve('/inbox/'); inbox = 'routed'\n"
+        "except Resolver404:\n    inbox = 'not routed'\n"
+        "print(apps, inbox)"
+    )
+
+    production = manage("shell", "-c", script, env=production_environment())
+    development = manage(
+        "shell", "-c", script, env=production_environment(TRIBUTARY_DEV_TOOLS="true")
+    )
+
+    assert production.stdout.splitlines()[-1] == "[] not routed", production.stderr
+    assert development.stdout.splitlines()[-1] == "['devtools', 'devtools.inbox'] routed", (
+        development.stderr
+    )

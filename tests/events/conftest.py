@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
+from devtools.examples import desk_instance_json as example_desk_instance_json
 from devtools.simulator import DeskSimulator
 from integrations.instances.instance_json import instance_create
-from tests.api_helpers import desk_instance_json as api_desk_instance_json
 
 
 @pytest.fixture
@@ -16,18 +16,9 @@ def sim():
 
 
 def desk_instance_json(site: str, **configuration) -> dict:
-    """The Desk example instance JSON from Cloud Elements' documentation, pointed at ``site``
-    with the simulator's access credentials (Desk's single-user "Your Access Token")."""
-    data = api_desk_instance_json(
-        **{
-            "site.address": site,
-            "oauth.api.key": "demo-key",
-            "oauth.api.secret": "demo-secret",
-            **configuration,
-        }
-    )
-    data["providerData"] = {"oauth_token": "demo-token", "secret": "demo-token-secret"}
-    return data
+    """The Desk example instance JSON pointed at the simulator ``site``, with its access
+    credentials (Desk's single-user "Your Access Token")."""
+    return example_desk_instance_json(site=site, simulator=True, **configuration)
 
 
 @pytest.fixture
