@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from devtools.examples import desk_instance_json
 from devtools.inbox.models import Inbox
-from integrations.instances.instance_json import instance_create, instance_update
-from integrations.models import Element, Instance, PollerObject
+from integrations.instances import instance_capture_restart, instance_create, instance_update
+from integrations.models import Element, Instance
 
 DEMO_INBOX = "demo"
 DEMO_INSTANCE = "Demo Desk (simulator)"
@@ -82,9 +82,5 @@ def demo_setup(*, simulator_url: str, base_url: str, owner: str, now: datetime) 
             instance = instance_update(instance=instance, data=data)
         # The simulator keeps its records in memory and starts afresh with every run: start
         # capturing from now, as if events had just been enabled, and poll at once.
-        instance.events_enabled_at = now
-        instance.save(update_fields=["events_enabled_at"])
-        PollerObject.objects.filter(instance=instance).update(
-            cursor=None, next_poll_at=None, locked_until=None, consecutive_failures=0
-        )
+        instance_capture_restart(instance=instance, since=now)
     return Demo(inbox, inbox_created, instance, instance_created, callback_url)

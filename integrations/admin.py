@@ -1,8 +1,15 @@
+"""The integrations admin: elements, instances and their poller objects.
+
+Instances are written only through the instance service (``integrations.instances``): the
+form, the bulk actions and a poller object's pause/resume validate as the Apps API does.
+"""
+
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -12,8 +19,14 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from integrations.forms import ElementForm, InstanceAdminForm
-from integrations.instances.services import instances_set_events
-from integrations.instances.stalled import poller_stalled_reason, pollers_stalled
+from integrations.instances import (
+    instance_webhook_token_rotate,
+    instances_events_set,
+    poller_object_render,
+    poller_object_update,
+    poller_stalled_reason,
+    pollers_stalled,
+)
 from integrations.models import Element, Instance, PollerObject
 
 admin.site.site_header = "Tributary administration"
@@ -31,20 +44,9 @@ POLL_STATE_FIELDS = (
     "consecutive_failures",
     "last_result_pretty",
 )
-POLLER_CONFIG_FIELDS = (
-    "name",
-    "enabled",
-    "url",
-    "id_field",
-    "dates_configuration",
-    "filter_by_updated_date",
-    "filter_by_current_date",
-    "created_check_tolerance",
-    "page_size",
-    "poll_delay",
-    "lookback",
-    "deleted_marker",
-    "extra",
+POLLER_SPEC_HELP = (
+    "Edited on the instance's page, in Poller configuration (event.poller.configuration), or "
+    "with PATCH /instances/{id}/pollers/{name}: both validate it with the whole instance."
 )
 
 
@@ -110,13 +112,32 @@ class StalledFilter(admin.SimpleListFilter):
         return queryset.exclude(pk__in=ids)
 
 
+@admin.display(description="Configuration")
+def resource_spec(obj: PollerObject) -> SafeString:
+    """The resource spec as event.poller.configuration holds it."""
+    return pretty_json(poller_object_render(obj))
+
+
 class PollerObjectInline(admin.StackedInline):
+    """Read-only: the spec is edited in the instance's Poller configuration, and a resource
+    is paused or resumed on its own page (the "View" link)."""
+
     model = PollerObject
     extra = 0
     show_change_link = True
-    fields = POLLER_CONFIG_FIELDS + POLL_STATE_FIELDS
-    readonly_fields = POLL_STATE_FIELDS
+    fields = ("name", "enabled", "resource_spec", *POLL_STATE_FIELDS)
+    readonly_fields = fields
+    resource_spec = staticmethod(resource_spec)
     stalled = staticmethod(stalled)
+
+    def has_add_permission(self, request: HttpRequest, obj: Instance | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Instance | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Instance | None = None) -> bool:
+        return False
 
     @admin.display(description="Last result")
     def last_result_pretty(self, obj: PollerObject) -> SafeString:
@@ -168,6 +189,7 @@ class InstanceAdmin(admin.ModelAdmin):
                     "vendor_type",
                     "callback_url",
                     "refresh_interval",
+                    "poller_configuration",
                     "webhook_token",
                     "notifications_suspended_at",
                     "notifications_suspended_reason",
@@ -180,14 +202,22 @@ class InstanceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Instance]:
         return super().get_queryset(request).annotate(poller_object_count=Count("poller_objects"))
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Instance | None = None) -> tuple:
+        # An instance's element cannot change (the service refuses it, as the API does).
+        return self.readonly_fields + (("element",) if obj else ())
+
+    def get_inlines(self, request: HttpRequest, obj: Instance | None) -> list:
+        return self.inlines if obj else []
+
+    def save_form(self, request: HttpRequest, form: InstanceAdminForm, change: bool) -> Instance:
+        """Writes through the instance service, which ``form.clean`` validated with; the
+        poller objects inline is read-only, so nothing on the page can fail afterwards."""
+        return form.save()
+
     def save_model(
         self, request: HttpRequest, obj: Instance, form: InstanceAdminForm, change: bool
     ) -> None:
-        if not change:
-            obj.save()
-            return
-        # Only the form's columns: a poll or a delivery may be writing others at the same time.
-        obj.save(update_fields=[*form.saved_fields, "updated_at"])
+        """Saved by ``save_form``."""
 
     @admin.display(description="Poller objects", ordering="poller_object_count")
     def poller_object_count(self, obj: Instance) -> int:
@@ -203,19 +233,28 @@ class InstanceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Turn events on")
     def turn_events_on(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-        count = instances_set_events(queryset=queryset, enabled=True)
-        self.message_user(request, f"Events turned on for {count} instance(s).", messages.SUCCESS)
+        switch = instances_events_set(queryset=queryset, enabled=True)
+        for instance, errors in switch.refused:
+            for error in errors:
+                self.message_user(
+                    request, f"Events were not turned on for {instance}: {error}", messages.ERROR
+                )
+        self.message_user(
+            request, f"Events turned on for {switch.changed} instance(s).", messages.SUCCESS
+        )
 
     @admin.action(description="Turn events off")
     def turn_events_off(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-        count = instances_set_events(queryset=queryset, enabled=False)
-        self.message_user(request, f"Events turned off for {count} instance(s).", messages.SUCCESS)
+        switch = instances_events_set(queryset=queryset, enabled=False)
+        self.message_user(
+            request, f"Events turned off for {switch.changed} instance(s).", messages.SUCCESS
+        )
 
     @admin.action(description="Rotate webhook token")
     def rotate_webhook_token(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
         instances = list(queryset)
         for instance in instances:
-            instance.rotate_webhook_token()
+            instance_webhook_token_rotate(instance=instance)
         self.message_user(
             request,
             f"Rotated the webhook token of {len(instances)} instance(s). The old webhook URLs "
@@ -226,6 +265,8 @@ class InstanceAdmin(admin.ModelAdmin):
 
 @admin.register(PollerObject)
 class PollerObjectAdmin(admin.ModelAdmin):
+    """A resource is paused or resumed here; its spec is edited with the instance."""
+
     list_display = (
         "name",
         "instance",
@@ -240,13 +281,23 @@ class PollerObjectAdmin(admin.ModelAdmin):
     list_filter = ("enabled", StalledFilter, "name", "instance__element")
     list_select_related = ("instance", "instance__element")
     search_fields = ("name", "instance__name", "instance__id__exact")
-    autocomplete_fields = ("instance",)
-    readonly_fields = POLL_STATE_FIELDS
+    readonly_fields = ("instance", "name", "resource_spec", *POLL_STATE_FIELDS)
+    resource_spec = staticmethod(resource_spec)
     stalled = staticmethod(stalled)
     fieldsets = (
-        (None, {"fields": ("instance",) + POLLER_CONFIG_FIELDS}),
+        (None, {"fields": ("instance", "name", "enabled")}),
+        ("Configuration", {"fields": ("resource_spec",), "description": POLLER_SPEC_HELP}),
         ("Poll state", {"fields": POLL_STATE_FIELDS}),
     )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A resource is added in its instance's Poller configuration.
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: PollerObject, form: forms.ModelForm, change: bool
+    ) -> None:
+        poller_object_update(poller_object=obj, enabled=form.cleaned_data["enabled"])
 
     @admin.display(description="Last error")
     def last_error_excerpt(self, obj: PollerObject) -> str:

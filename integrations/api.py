@@ -22,15 +22,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import NewestFirst, ReadOnlyUnlessStaff
-from integrations.elements.loading import element_upsert
-from integrations.instances.instance_json import instance_create, instance_update, render_instance
-from integrations.instances.services import instance_delete, instances_visible_to
-from integrations.models import Element, Instance
-from integrations.provider.oauth import (
-    oauth1_authorize_url,
-    oauth1_request_token,
-    oauth2_authorize_url,
+from integrations.elements import element_upsert
+from integrations.instances import (
+    instance_create,
+    instance_delete,
+    instance_update,
+    instances_visible_to,
+    render_instance,
 )
+from integrations.models import Element, Instance
+from integrations.provider import oauth1_authorize_url, oauth1_request_token, oauth2_authorize_url
 from integrations.serializers import (
     ElementDefinitionSerializer,
     ElementSerializer,

@@ -1,7 +1,9 @@
 """Admin forms for elements and instances.
 
-Secrets are write-only here: the instance form has no field that renders a secret or a
-providerData value, and the "replace" textareas never echo what was typed.
+The instance form is the instance JSON in form fields: it validates with the instance service
+and writes through it, so the admin accepts and refuses exactly what the Apps API does, with
+the same messages. Secrets are write-only here: no field renders a secret or a providerData
+value, and the "replace" textareas never echo what was typed.
 """
 
 from __future__ import annotations
@@ -11,15 +13,29 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from integrations.elements.validation import validate_definition
-from integrations.instances.services import configuration_merge, configuration_split
+from integrations.elements import validate_definition
+from integrations.instances import (
+    InstanceJSONError,
+    instance_create,
+    instance_json_parse,
+    instance_update,
+    instance_update_parse,
+    poller_configuration_render,
+)
+from integrations.instances.config import CALLBACK_URL, ENABLED, REFRESH_INTERVAL, VENDOR_TYPE
+from integrations.instances.pollers_config import POLLER_CONFIGURATION
 from integrations.models import Element, Instance
-from integrations.provider.urlguard import url_problems
 
 MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; width: 95%;"
-SCALAR_TYPES = (str, int, float, bool)
+# The configuration keys shown as form fields of their own.
+KEY_FIELDS = {
+    ENABLED: "events_enabled",
+    VENDOR_TYPE: "vendor_type",
+    CALLBACK_URL: "callback_url",
+    REFRESH_INTERVAL: "refresh_interval",
+    POLLER_CONFIGURATION: "poller_configuration",
+}
 
 
 class PrettyJSONField(forms.JSONField):
@@ -44,6 +60,8 @@ class PrettyJSONField(forms.JSONField):
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value
+        if value is None:
+            return ""
         return json.dumps(value, ensure_ascii=False, indent=self.indent)
 
 
@@ -134,19 +152,37 @@ class ElementForm(forms.ModelForm):
 
 
 class InstanceAdminForm(forms.ModelForm):
+    """An instance as its instance JSON: ``clean`` validates it with the instance service,
+    ``save`` writes it through that service (PATCH semantics on change)."""
+
+    name = forms.CharField(required=False)
     tags = PrettyJSONField(rows=2, indent=None, required=False, help_text="A JSON list of strings.")
     configuration = PrettyJSONField(
         rows=8,
         required=False,
-        help_text="Non-secret configuration: a JSON object of strings, numbers or booleans. "
-        "A secret key typed here (oauth.api.secret, event.notification.signature.key, ...) "
-        "is moved to the encrypted secrets on save.",
+        help_text="The non-secret configuration keys as a JSON object; a key left out is "
+        "removed. A secret key typed here (oauth.api.secret, event.notification.signature.key, "
+        "...) is moved to the encrypted secrets on save. An event key typed here overrides "
+        "its field below.",
     )
-    callback_url = forms.URLField(
-        max_length=2000,
+    callback_url = forms.CharField(
         required=False,
-        assume_scheme="https",
+        label="Callback URL",
         help_text="Where events are delivered (event.notification.callback.url).",
+    )
+    refresh_interval = forms.CharField(
+        required=False,
+        help_text="Minutes between polls (event.poller.refresh_interval); empty uses the "
+        "element default.",
+    )
+    poller_configuration = PrettyJSONField(
+        rows=12,
+        required=False,
+        label="Poller configuration",
+        help_text="event.poller.configuration: one resource spec per polled resource, as in "
+        "the instance JSON. A resource left out is deleted with its poll state; a kept one "
+        "keeps it. Empty: the element's default resources when events are on by polling. "
+        "Pause or resume a resource on its own page (the poller objects below).",
     )
     replace_secrets = WriteOnlyJSONObjectField(
         label="Replace secrets",
@@ -155,8 +191,8 @@ class InstanceAdminForm(forms.ModelForm):
     )
     replace_provider_data = WriteOnlyJSONObjectField(
         label="Replace provider data",
-        help_text="A JSON object that replaces the whole providerData (tokens) when not empty. "
-        "Never shown again.",
+        help_text="A JSON object that replaces the whole providerData (tokens) when not empty; "
+        "stored as given. Never shown again.",
     )
 
     class Meta:
@@ -173,80 +209,97 @@ class InstanceAdminForm(forms.ModelForm):
             "refresh_interval",
         ]
 
-    # The columns this form writes; the admin saves only these on change.
-    saved_fields = (*Meta.fields, "secrets", "provider_data", "events_enabled_at")
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._events_were_enabled = bool(self.instance.pk and self.instance.events_enabled)
-
-    def clean_tags(self) -> list[str]:
-        tags = self.cleaned_data["tags"]
-        if tags is None:
-            return []
-        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-            raise ValidationError('Tags must be a JSON list of strings, e.g. ["support"].')
-        return tags
-
-    def clean_configuration(self) -> dict[str, Any]:
-        configuration = self.cleaned_data["configuration"]
-        if configuration is None:
-            return {}
-        if not isinstance(configuration, dict):
-            raise ValidationError('Configuration must be a JSON object, e.g. {"site.address": ""}.')
-        for key, value in configuration.items():
-            if key == "event.poller.configuration":
-                raise ValidationError(
-                    "event.poller.configuration is edited as the poller objects below, "
-                    "not in the configuration."
-                )
-            if value is not None and not isinstance(value, SCALAR_TYPES):
-                raise ValidationError(
-                    f'The value of "{key}" must be a string, a number or true/false, '
-                    "not a list or an object."
-                )
-        return configuration
-
-    def clean_callback_url(self) -> str:
-        url = self.cleaned_data["callback_url"]
-        problems = url_problems(url) if url else []
-        if problems:
-            raise ValidationError(f"{problems[0]}.")
-        return url
+        if self.instance.pk:
+            # None, not {}, without resources: "{}" would ask for no resources at all.
+            self.initial["poller_configuration"] = (
+                poller_configuration_render(self.instance) or None
+            )
+        self.instance_json: dict[str, Any] = {}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        element, configuration = cleaned.get("element"), cleaned.get("configuration")
-        key = element.definition.get("site", {}).get("configKey") if element else None
-        if key and configuration and configuration.get(key):
-            for problem in url_problems(element.site_url(configuration)):
-                self.add_error("configuration", f"{key}: {problem}.")
+        if self.errors:
+            return cleaned  # a field that did not parse: the instance JSON is incomplete
+        self.instance_json = self._instance_json(cleaned)
+        try:
+            if self.instance.pk:
+                instance_update_parse(
+                    instance=self.instance, data=self.instance_json, provider_data_as_given=True
+                )
+            else:
+                instance_json_parse(data=self.instance_json)
+        except InstanceJSONError as exc:
+            for message in exc.errors:
+                self.add_error(self._field_for(message, cleaned), message)
         return cleaned
 
-    def clean_replace_secrets(self) -> dict[str, Any]:
-        changes = self.cleaned_data["replace_secrets"]
-        for key, value in changes.items():
-            if value is not None and not isinstance(value, SCALAR_TYPES):
-                raise ValidationError(
-                    f'The new value of "{key}" must be a string (or null to remove it); '
-                    "nothing was kept, type it again."
-                )
-        return changes
+    def _post_clean(self) -> None:
+        """Nothing: the instance service validated the whole instance in ``clean``; the
+        model's own field checks would refuse other things, or the same in other words."""
 
     def save(self, commit: bool = True) -> Instance:
-        instance = super().save(commit=False)
-        plain, moved = configuration_split(
-            element=instance.element, configuration=instance.configuration
+        """Write through the instance service: there is no unsaved instance to return."""
+        if not commit:
+            raise ValueError("InstanceAdminForm writes through the instance service.")
+        owner = self.cleaned_data["owner"]
+        if self.instance.pk:
+            self.instance = instance_update(
+                instance=self.instance,
+                data=self.instance_json,
+                owner=owner,
+                provider_data_as_given=True,
+            )
+        else:
+            self.instance = instance_create(
+                owner=owner, data=self.instance_json, provider_data_as_given=True
+            )
+        return self.instance
+
+    def save_m2m(self) -> None:
+        """Nothing: an instance has no many-to-many fields (the admin calls this)."""
+
+    def _instance_json(self, cleaned: dict[str, Any]) -> dict[str, Any]:
+        """The (partial, on change) instance JSON this form stands for."""
+        box = {} if cleaned["configuration"] is None else cleaned["configuration"]
+        # A stored key left out of the box is removed (PATCH: null).
+        configuration = dict.fromkeys(self.instance.configuration)
+        configuration.update(
+            {
+                ENABLED: "true" if cleaned["events_enabled"] else "false",
+                VENDOR_TYPE: cleaned["vendor_type"],
+                CALLBACK_URL: cleaned["callback_url"] or None,
+                REFRESH_INTERVAL: cleaned["refresh_interval"] or None,
+                POLLER_CONFIGURATION: cleaned["poller_configuration"],
+            }
         )
-        changes = {**moved, **self.cleaned_data["replace_secrets"]}
-        instance.secrets = configuration_merge(current=instance.secrets or {}, changes=changes)
-        # A key now held as a secret must not linger in plain text.
-        instance.configuration = {k: v for k, v in plain.items() if k not in changes}
-        if self.cleaned_data["replace_provider_data"]:
-            instance.provider_data = self.cleaned_data["replace_provider_data"]
-        if instance.events_enabled and not self._events_were_enabled:
-            instance.events_enabled_at = timezone.now()
-        if commit:
-            instance.save()
-            self._save_m2m()
-        return instance
+        data: dict[str, Any] = {"name": cleaned["name"], "tags": cleaned["tags"]}
+        if isinstance(box, dict):
+            data["configuration"] = {**configuration, **box, **cleaned["replace_secrets"]}
+        else:
+            data["configuration"] = box  # not an object: the service says so
+        if cleaned["replace_provider_data"]:
+            data["providerData"] = cleaned["replace_provider_data"]
+        if not self.instance.pk:
+            data["element"] = {"key": cleaned["element"].key}
+        return data
+
+    def _field_for(self, message: str, cleaned: dict[str, Any]) -> str | None:
+        """The form field a service message ("<key path>: <problem>") is about."""
+        path = message.partition(": ")[0]
+        top = path.split("[")[0].split(".")[0]
+        key = POLLER_CONFIGURATION if path.startswith(POLLER_CONFIGURATION) else path
+        box = cleaned["configuration"] if isinstance(cleaned["configuration"], dict) else {}
+        element = self.instance.element if self.instance.pk else cleaned["element"]
+        if path in ("name", "configuration") or top in ("tags", "element"):
+            field = top
+        elif top == "providerData":
+            field = "replace_provider_data"
+        elif key in box:
+            field = "configuration"
+        elif key in cleaned["replace_secrets"] or element.is_secret_key(key):
+            field = "replace_secrets"
+        else:
+            field = KEY_FIELDS.get(key, "configuration")
+        return field if field in self.fields else None

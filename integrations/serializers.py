@@ -1,6 +1,6 @@
 """Shapes of the Apps API for elements and instances.
 
-The instance JSON is validated by the instance services (``integrations/instance_json.py``),
+The instance JSON is validated by the instance services (``integrations/instances/``),
 not here: these serializers describe it for the OpenAPI schema, and render elements.
 """
 

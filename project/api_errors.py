@@ -19,9 +19,9 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from integrations.elements.loading import InvalidDefinition
-from integrations.instances.instance_json import InstanceJSONError
-from integrations.provider.oauth import OAuthError
+from integrations.elements import InvalidDefinition
+from integrations.instances import InstanceJSONError
+from integrations.provider import OAuthError
 
 NON_FIELD = "non_field_errors"
 # Instance JSON keys outside ``configuration``; any other key path is a configuration key.

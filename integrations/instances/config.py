@@ -4,8 +4,9 @@
 ``{"element": {"key": ...}, "providerData": {...}, "configuration": {...}, "tags": [...],
 "name": "..."}``. Four configuration keys live in Instance columns, secret keys in
 ``Instance.secrets`` and the poller configuration in PollerObject rows; every other key is kept
-in ``Instance.configuration``. The services that write them are in
-``integrations/instance_json.py``.
+in ``Instance.configuration``. Each ``event.*`` check returns the value to store, normalized
+(whole numbers as numbers, headers as an object). The service that writes instances is
+``integrations/instances/services.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from integrations.instances.pollers_config import (
     to_json_object,
 )
 from integrations.models import Element, Instance
-from integrations.provider.urlguard import url_problems
+from integrations.provider import url_problems
 
 MASK = "********"
 ENABLED = "event.notification.enabled"
@@ -142,6 +143,13 @@ def _metadata(value: Any) -> Any:
     return value
 
 
+def _element_value(value: Any) -> str | int | float | bool:
+    """A key the element defines (site.address, oauth.api.key, ...) holds one value."""
+    if not isinstance(value, str | int | float | bool):
+        raise Invalid(f"must be a string, a number or true/false, got {show(value)}")
+    return value
+
+
 # Every event.* key Tributary knows, with its check; the value returned is what is stored.
 # The poller configuration keys are parsed by integrations.instances.pollers_config.
 EVENT_KEYS = {
@@ -238,6 +246,7 @@ def _object(data: dict[str, Any], key: str, errors: list[str]) -> dict[str, Any]
 def _parse_configuration(configuration: dict[str, Any], parsed: ParsedInstance) -> list[str]:
     """Fill ``parsed`` from the flat configuration map; return the problems found."""
     element = parsed.element
+    declared = {item.get("key") for item in element.definition.get("configuration", [])}
     errors: list[str] = []
     values: dict[str, Any] = {}
     invalid: set[str] = set()
@@ -251,7 +260,7 @@ def _parse_configuration(configuration: dict[str, Any], parsed: ParsedInstance) 
             errors.append(f"{key}: {MASK} is the mask shown in place of a secret; give the value")
         else:
             try:
-                check = EVENT_KEYS.get(key)
+                check = EVENT_KEYS.get(key) or (_element_value if key in declared else None)
                 values[key] = check(value) if check else value
                 continue
             except Invalid as exc:

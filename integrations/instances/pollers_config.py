@@ -15,10 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from integrations.models import Element, PollerObject
-from integrations.query.dateformat import EPOCH_FORMATS, pattern_errors
-from integrations.query.hubs import HubError, resolve
-from integrations.query.placeholders import render_template, template_errors
-from integrations.query.timezones import ZoneError, resolve_zone
+from integrations.query import (
+    EPOCH_FORMATS,
+    HubError,
+    ZoneError,
+    pattern_errors,
+    render_template,
+    resolve,
+    resolve_zone,
+    template_errors,
+)
 
 POLLER_CONFIGURATION = "event.poller.configuration"
 POLLER_URLS = "event.poller.urls"

@@ -1,42 +1,30 @@
 """When is a poller stalled? One definition, used by the admin, the API and
 ``manage.py tributary_status``.
 
-A PollerObject that should be polling (enabled, of an instance with polling events on) is
-stalled when its last successful poll is older than ``STALLED_AFTER_INTERVALS`` refresh
-intervals (counted from when events were enabled if it never succeeded since), or when
-its last ``STALLED_AFTER_FAILURES`` polls or more all failed.
+A PollerObject that should be polling (``PollerObject.is_active``) is stalled when its last
+successful poll is older than ``STALLED_AFTER_INTERVALS`` refresh intervals (counted from
+when events were enabled if it never succeeded since), or when its last
+``STALLED_AFTER_FAILURES`` polls or more all failed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils.text import Truncator
 
-from integrations.models import Instance, PollerObject
+from integrations.models import PollerObject, PollerObjectQuerySet
 
 STALLED_AFTER_INTERVALS = 3
 STALLED_AFTER_FAILURES = 3
 
 
-def _active(queryset: QuerySet[PollerObject]) -> QuerySet[PollerObject]:
-    return queryset.filter(
-        enabled=True,
-        instance__events_enabled=True,
-        instance__vendor_type=Instance.VendorType.POLLING,
-    )
-
-
 def poller_stalled_reason(poller: PollerObject, *, now: datetime) -> str:
     """Why ``poller`` is stalled, or an empty string when it is not."""
-    instance = poller.instance
-    if not (
-        poller.enabled
-        and instance.events_enabled
-        and instance.vendor_type == Instance.VendorType.POLLING
-    ):
+    if not poller.is_active:
         return ""
+    instance = poller.instance
     if poller.consecutive_failures >= STALLED_AFTER_FAILURES:
         error = Truncator(poller.last_error).chars(200) or "no error recorded"
         return f"the last {poller.consecutive_failures} polls failed: {error}"
@@ -54,13 +42,13 @@ def poller_stalled_reason(poller: PollerObject, *, now: datetime) -> str:
 
 
 def pollers_stalled(
-    *, now: datetime, queryset: QuerySet[PollerObject] | None = None
+    *, now: datetime, queryset: PollerObjectQuerySet | None = None
 ) -> list[tuple[PollerObject, str]]:
     """Every stalled poller of ``queryset`` (all by default) with the reason."""
     queryset = PollerObject.objects.all() if queryset is None else queryset
     # A refresh interval is at least a minute: nothing younger than this can be stalled.
     horizon = now - timedelta(minutes=STALLED_AFTER_INTERVALS)
-    candidates = _active(queryset).filter(
+    candidates = queryset.active().filter(
         Q(consecutive_failures__gte=STALLED_AFTER_FAILURES)
         | Q(last_success_at__isnull=True)
         | Q(last_success_at__lt=horizon)

@@ -3,11 +3,14 @@ from __future__ import annotations
 import json
 
 import pytest
+import responses
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from integrations.models import Element, Instance
+from integrations.instances import poller_configuration_render
+from integrations.models import Element, Instance, PollerObject
 from tests.factories import InstanceFactory, PollerObjectFactory
 
 CONSUMER_SECRET = "consumer-secret-5f1c9e"
@@ -48,6 +51,7 @@ def instance_form_data(instance: Instance, **overrides) -> dict:
         "vendor_type": instance.vendor_type,
         "callback_url": instance.callback_url,
         "refresh_interval": "",
+        "poller_configuration": json.dumps(poller_configuration_render(instance) or None),
         "replace_secrets": "",
         "replace_provider_data": "",
         "poller_objects-TOTAL_FORMS": "0",
@@ -75,7 +79,6 @@ def reloaded(instance: Instance) -> Instance:
         "admin:integrations_instance_add",
         "admin:integrations_instance_change",
         "admin:integrations_pollerobject_changelist",
-        "admin:integrations_pollerobject_add",
         "admin:integrations_pollerobject_change",
     ],
 )
@@ -248,7 +251,7 @@ def test_it_refuses_a_configuration_value_that_is_an_object(admin_client, instan
         instance_form_data(instance, configuration=json.dumps(configuration)),
     )
 
-    assert "The value of &quot;site.address&quot; must be a string" in response.content.decode()
+    assert "site.address: must be a string, a number or true/false" in response.content.decode()
     assert reloaded(instance).configuration["site.address"] == "acme.desk.com"
 
 
@@ -273,6 +276,143 @@ def test_it_stamps_events_enabled_at_when_the_form_turns_events_on(admin_client,
     assert saved.events_enabled_at is not None
 
 
+def test_it_creates_an_instance_for_the_owner_it_chooses(admin_client, desk, user):
+    data = {
+        "name": "Acme desk",
+        "element": desk.pk,
+        "owner": user.pk,
+        "tags": '["support"]',
+        "configuration": json.dumps({"site.address": "acme.desk.com", "oauth.api.key": "ck"}),
+        "vendor_type": "polling",
+        "callback_url": "https://app.example.com/hooks/desk",
+        "refresh_interval": "5",
+        "events_enabled": "on",
+        "replace_secrets": json.dumps({"oauth.api.secret": CONSUMER_SECRET}),
+        "replace_provider_data": json.dumps({"oauth_token": ACCESS_TOKEN, "secret": "s"}),
+    }
+
+    response = admin_client.post(reverse("admin:integrations_instance_add"), data)
+
+    assert response.status_code == 302
+    created = Instance.objects.get()
+    assert (created.owner, created.name, created.refresh_interval) == (user, "Acme desk", 5)
+    assert created.secrets == {"oauth.api.secret": CONSUMER_SECRET}
+    assert created.events_enabled_at is not None
+    assert sorted(created.poller_objects.values_list("name", flat=True)) == [
+        "contacts",
+        "incidents",
+    ]
+
+
+@responses.activate
+def test_it_stores_provider_data_as_given_without_calling_the_provider(admin_client, instance):
+    given = {"oauth_token": "request-token", "oauth_verifier": "verifier", "secret": "s"}
+
+    admin_client.post(
+        change_url(instance),
+        instance_form_data(instance, replace_provider_data=json.dumps(given)),
+    )
+
+    assert reloaded(instance).provider_data == given
+    assert len(responses.calls) == 0
+
+
+def test_it_hands_an_instance_to_another_owner(admin_client, instance, staff):
+    admin_client.post(change_url(instance), instance_form_data(instance, owner=staff.pk))
+
+    assert reloaded(instance).owner == staff
+
+
+def test_it_keeps_the_poll_state_of_resources_it_keeps(admin_client, instance):
+    poller = PollerObjectFactory(instance=instance, consecutive_failures=2, last_error="503")
+
+    response = admin_client.post(change_url(instance), instance_form_data(instance))
+
+    assert response.status_code == 302
+    kept = PollerObject.objects.get(pk=poller.pk)
+    assert (kept.consecutive_failures, kept.last_error) == (2, "503")
+
+
+def test_it_adds_a_resource_in_the_poller_configuration(admin_client, instance):
+    PollerObjectFactory(instance=instance)
+    pollers = poller_configuration_render(instance)
+    pollers["contacts"] = {"url": "/hubs/helpdesk/contacts", "idField": "id"}
+
+    admin_client.post(
+        change_url(instance),
+        instance_form_data(instance, poller_configuration=json.dumps(pollers)),
+    )
+
+    assert sorted(instance.poller_objects.values_list("name", flat=True)) == [
+        "contacts",
+        "incidents",
+    ]
+
+
+def test_it_refuses_a_bad_resource_in_the_poller_configuration(admin_client, instance):
+    poller = PollerObjectFactory(instance=instance)
+    pollers = {"incidents": {"url": "/hubs/helpdesk/incidents", "idField": "id", "lookback": -1}}
+
+    response = admin_client.post(
+        change_url(instance),
+        instance_form_data(instance, poller_configuration=json.dumps(pollers)),
+    )
+
+    form = response.context["adminform"].form
+    assert form.errors["poller_configuration"] == [
+        "event.poller.configuration.incidents.lookback: must be a whole number of at least 0, "
+        "got -1"
+    ]
+    assert PollerObject.objects.get(pk=poller.pk).lookback == 60
+
+
+def test_the_poller_objects_inline_changes_nothing(admin_client, instance):
+    poller = PollerObjectFactory(instance=instance, page_size=100)
+    data = instance_form_data(
+        instance,
+        **{
+            "poller_objects-TOTAL_FORMS": "1",
+            "poller_objects-INITIAL_FORMS": "1",
+            "poller_objects-0-id": str(poller.pk),
+            "poller_objects-0-instance": str(instance.pk),
+            "poller_objects-0-url": "/hubs/helpdesk/contacts",
+            "poller_objects-0-page_size": "0",
+        },
+    )
+
+    admin_client.post(change_url(instance), data)
+
+    kept = PollerObject.objects.get(pk=poller.pk)
+    assert (kept.url, kept.page_size) == (poller.url, 100)
+
+
+def test_it_pauses_a_poller_object_on_its_page_and_nothing_else(admin_client, instance):
+    poller = PollerObjectFactory(instance=instance)
+
+    response = admin_client.post(
+        change_url(poller), {"url": "/hubs/helpdesk/contacts", "lookback": "0"}
+    )
+
+    assert response.status_code == 302
+    paused = PollerObject.objects.get(pk=poller.pk)
+    assert (paused.enabled, paused.url, paused.lookback) == (False, poller.url, 60)
+
+
+def test_it_says_where_a_poller_objects_configuration_is_edited(admin_client, instance):
+    poller = PollerObjectFactory(instance=instance)
+
+    html = admin_client.get(change_url(poller)).content.decode()
+
+    assert "Poller configuration (event.poller.configuration)" in html
+    assert "&quot;idField&quot;: &quot;id&quot;" in html
+
+
+def test_it_offers_no_page_to_add_a_poller_object(admin_client, instance):
+    response = admin_client.get(reverse("admin:integrations_pollerobject_add"))
+
+    assert response.status_code == 403
+
+
 def run_action(client, action: str, *instances: Instance):
     return client.post(
         reverse("admin:integrations_instance_changelist"),
@@ -286,6 +426,23 @@ def test_it_turns_events_on(admin_client, instance):
     saved = reloaded(instance)
     assert saved.events_enabled is True
     assert saved.events_enabled_at is not None
+
+
+def test_it_turns_events_on_only_where_the_api_would(admin_client, instance, desk, user):
+    without_url = InstanceFactory(element=desk, owner=user, name="No URL", callback_url="")
+
+    response = run_action(admin_client, "turn_events_on", instance, without_url)
+
+    shown = [str(message) for message in get_messages(response.wsgi_request)]
+    assert shown == [
+        f"Events were not turned on for {without_url}: event.notification.callback.url: "
+        "required when events are enabled",
+        "Events turned on for 1 instance(s).",
+    ]
+    assert (reloaded(instance).events_enabled, reloaded(without_url).events_enabled) == (
+        True,
+        False,
+    )
 
 
 def test_it_keeps_the_enabled_time_of_instances_already_on(admin_client, instance):
@@ -349,3 +506,21 @@ def test_it_lists_with_a_constant_number_of_queries(admin_client, desk, user, ur
     add_rows(10)
 
     assert changelist_queries(admin_client, url_name) == few
+
+
+def test_it_checks_the_event_fields_when_the_configuration_box_is_empty(admin_client, desk, user):
+    data = {
+        "name": "Acme desk",
+        "element": desk.pk,
+        "owner": user.pk,
+        "configuration": "",
+        "vendor_type": "polling",
+        "events_enabled": "on",
+    }
+
+    response = admin_client.post(reverse("admin:integrations_instance_add"), data)
+
+    assert response.context["adminform"].form.errors == {
+        "configuration": ["site.address: required"],
+        "callback_url": ["event.notification.callback.url: required when events are enabled"],
+    }

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from devtools.demo import DemoError, demo_setup
-from integrations.instances.instance_json import InstanceJSONError
+from integrations.instances import InstanceJSONError
 
 
 class Command(BaseCommand):

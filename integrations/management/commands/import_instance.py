@@ -7,7 +7,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.instances.instance_json import InstanceJSONError, instance_create, render_instance
+from integrations.instances import InstanceJSONError, instance_create, render_instance
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ import pytest
 import responses
 from django.utils import timezone
 
-from integrations.elements.loading import element_upsert
-from integrations.instances.instance_json import (
+from integrations.elements import element_upsert
+from integrations.instances import (
     InstanceJSONError,
     instance_create,
     instance_json_parse,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from integrations.instances.instance_json import InstanceJSONError, instance_json_parse
+from integrations.instances import InstanceJSONError, instance_json_parse
 
 PATH = "event.poller.configuration.incidents"
 
