@@ -13,14 +13,12 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from integrations.query.dateformat import DateFormatError, parse_datetime
-from integrations.query.paths import get_path
+from core.changes import Change, EventType
+from integrations.query import DateFormatError, get_path, parse_datetime
 
-EVENT_TYPES = ("CREATED", "UPDATED", "DELETED", "UNKNOWN")
 HMAC_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 DEFAULT_BATCH_SIZE = 20
 
@@ -31,15 +29,6 @@ class VerificationError(Exception):
 
 class NormalizationError(ValueError):
     """The body does not have the shape the element's mapping expects."""
-
-
-@dataclass(frozen=True)
-class Change:
-    object_type: str
-    object_id: str
-    event_type: str
-    date: datetime | None
-    record: Any
 
 
 Normalizer = Callable[[Any, Mapping[str, str]], list[Change]]
@@ -135,8 +124,9 @@ def _verify_hmac(
 def normalize(
     spec: dict[str, Any], *, element_key: str, body: Any, headers: Mapping[str, str]
 ) -> list[Change]:
-    """The changes a webhook body carries, by the element's mapping or its normalizer.
-    An event type the mapping does not know (GitHub's ``ping``) carries no change."""
+    """The changes a webhook body carries (unversioned), by the element's mapping or its
+    normalizer. An event type the mapping does not know (GitHub's ``ping``) carries no
+    change."""
     if spec.get("normalizer"):
         function = _normalizers.get(spec["normalizer"]) or _normalizers.get(element_key)
         if function is None:
@@ -184,7 +174,7 @@ def _change(rule: dict, item: Any, headers: Mapping[str, str], *, where: str) ->
     raw_type = _value(event_rule, item, headers)
     mapped = event_rule.get("map", {}).get(str(raw_type)) if isinstance(event_rule, dict) else None
     event_type = mapped or (str(raw_type).upper() if raw_type is not None else "")
-    if event_type not in EVENT_TYPES:
+    if event_type not in EventType.values:
         event_type = (
             event_rule.get("default", "UNKNOWN") if isinstance(event_rule, dict) else "UNKNOWN"
         )
@@ -303,9 +293,10 @@ def _rule_errors(path: str, rule: Any) -> list[str]:
             errors.append(f"{path}.eventType.map: must be an object of provider value → type")
         else:
             for value in mapped.values():
-                if value not in EVENT_TYPES:
+                if value not in EventType.values:
                     errors.append(
-                        f"{path}.eventType.map: {value!r} is not one of {', '.join(EVENT_TYPES)}"
+                        f"{path}.eventType.map: {value!r} is not one of "
+                        f"{', '.join(EventType.values)}"
                     )
     if "record" in rule and not isinstance(rule["record"], str):
         errors.append(f"{path}.record: must be a dotted path")

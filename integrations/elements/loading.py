@@ -1,6 +1,6 @@
-"""Element definitions: the JSON shipped in ``integrations/elements/<key>.json`` and its
-loading; validation is ``integrations/element_validation.py``. docs/elements.md describes the
-format key by key."""
+"""Loading element definitions: the JSON shipped beside this module (``<key>.json``) or given
+by path, validated (``validation/``) and stored. docs/elements.md describes the format key by
+key."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ __all__ = [
     "elements_load",
     "read_element_file",
     "shipped_definitions",
-    "validate_definition",
 ]
 
 ELEMENTS_DIR = Path(__file__).resolve().parent

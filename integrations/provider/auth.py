@@ -6,8 +6,8 @@ the scheme its configuration names in ``authentication.type`` (Cloud Elements' k
 first one it has credentials for. Keys such as ``consumerKey`` or ``key`` name configuration
 keys, not values; ``DEFAULT_KEYS`` fills in the ones an element leaves out.
 
-Pure credential wiring: no HTTP and no error handling here; ``integrations.provider.client`` builds
-sessions from it, renews OAuth 2 tokens and reports what went wrong.
+Pure credential wiring: no HTTP and no error handling here; ``session.py`` builds sessions
+from it, ``renewal.py`` renews OAuth 2 tokens and ``errors.py`` says what went wrong.
 """
 
 from __future__ import annotations

@@ -1,23 +1,36 @@
-"""An element's ``rateLimit``: which provider answers are retried and how long to wait.
+"""Whether and when a provider request is sent again, read from the element's ``rateLimit``.
 
+- No answer (connection refused or reset, timeout): retried with exponential backoff.
 - ``retryStatuses`` (default ``[429]``): wait as long as the provider says, then retry.
 - ``retryAfterHeaders`` (default ``["Retry-After"]``) and ``resetHeader``: where it says so,
   in seconds, an HTTP date or a Unix time (``resetFormat`` says which for ``resetHeader``).
 - ``defaultRetryAfter``: the wait when a retried answer says nothing; otherwise backoff.
-- ``transientStatuses``: retried with backoff like 5xx (Desk's overloaded front end answers 400).
+- A 5xx, or one of ``transientStatuses``: retried with backoff (Desk's overloaded front end
+  answers 400). Any other answer is not retried.
 - ``remainingHeader``: when it reaches 0, wait for ``resetHeader`` before the next request.
 - ``maxRetries`` (default 3): retries of one request before giving up.
+
+No wait is longer than ``MAX_WAIT``: the request fails instead and the poll is retried later.
+A 401 is no retry: the client renews an OAuth 2 token once and sends again (``renewal.py``).
 """
 
 from __future__ import annotations
 
 import email.utils
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from integrations.provider.errors import ProviderError, answer_error, describe, status_error
+
+# A worker should not sit idle longer than this; beyond it the poller reschedules instead.
+MAX_WAIT = 120.0
+NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 # Larger values of a reset header are Unix times, not seconds to wait.
 EPOCH_THRESHOLD = 10**9
 
@@ -43,22 +56,75 @@ def parse_wait(
     return max(0.0, seconds)
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """The ``rateLimit`` section of one element; ``backoff`` is the first exponential wait."""
+class Retries:
+    """The ``rateLimit`` of one client's element, and the slow-down the provider's last
+    answer asked for. ``backoff`` is the first exponential wait.
 
-    settings: dict[str, Any]
-    backoff: float = 1.0
+    Each ``wait_*`` method returns the seconds to wait before sending again, or raises the
+    ``ProviderError`` that ends the request; ``attempt`` counts the retries so far."""
 
-    @property
-    def max_retries(self) -> int:
-        return int(self.settings.get("maxRetries", 3))
+    def __init__(
+        self,
+        name: str,
+        settings: dict[str, Any],
+        *,
+        backoff: float = 1.0,
+        max_retries: int | None = None,
+    ):
+        self.name = name
+        self.settings = settings
+        self.backoff = backoff
+        self.max_retries = (
+            max_retries if max_retries is not None else int(settings.get("maxRetries", 3))
+        )
+        self._pause = 0.0
 
-    def backoff_wait(self, attempt: int) -> float:
+    def wait_before_request(self) -> float:
+        """What the last answer asked for when it said no requests remain; 0 otherwise."""
+        pause, self._pause = self._pause, 0.0
+        if pause > MAX_WAIT:
+            raise ProviderError(
+                f"{self.name}'s rate limit is used up for the next {pause:.0f} s, longer than "
+                f"{MAX_WAIT:.0f} s; try again later."
+            )
+        return pause
+
+    def note_answer(self, response: requests.Response) -> None:
+        """Remember the slow-down an answer asks for (``remainingHeader`` at 0)."""
+        pause = self._window_pause(response)
+        if pause is not None:
+            self._pause = pause
+
+    def wait_after_no_answer(
+        self, exc: requests.RequestException, *, attempt: int, where: str
+    ) -> float:
+        if attempt >= self.max_retries:
+            raise ProviderError(
+                f"{self.name} did not answer GET {where} ({attempt + 1} attempts): {describe(exc)}"
+            ) from exc
+        return self._backoff_wait(attempt)
+
+    def wait_after_refusal(self, response: requests.Response, *, attempt: int, where: str) -> float:
+        """After an answer other than 2xx."""
+        wait = self._retry_wait(response, attempt)
+        if wait is None:
+            raise status_error(self.name, response, where, attempts=attempt + 1)
+        if attempt >= self.max_retries:
+            raise status_error(self.name, response, where, attempts=attempt + 1, permanent=False)
+        if wait > MAX_WAIT:
+            raise answer_error(
+                f"{self.name} answered {response.status_code} on GET {where} and asked to wait "
+                f"{wait:.0f} s, longer than {MAX_WAIT:.0f} s; try again later",
+                response,
+            )
+        # The retry wait already covers any slow-down the response asked for.
+        self._pause = 0.0
+        return wait
+
+    def _backoff_wait(self, attempt: int) -> float:
         return self.backoff * 2**attempt
 
-    def retry_wait(self, response: requests.Response, attempt: int) -> float | None:
-        """Seconds to wait before retrying this response, or None when it is not retried."""
+    def _retry_wait(self, response: requests.Response, attempt: int) -> float | None:
         status = response.status_code
         if status in self.settings.get("retryStatuses", [429]):
             for header in self._wait_headers():
@@ -67,12 +133,10 @@ class RateLimit:
                     return told
             return self._default_wait(attempt)
         if status >= 500 or status in self.settings.get("transientStatuses", []):
-            return self.backoff_wait(attempt)
+            return self._backoff_wait(attempt)
         return None
 
-    def window_pause(self, response: requests.Response) -> float | None:
-        """Seconds to wait before the next request when this response says no requests
-        remain (``remainingHeader`` at 0); None while some remain or it does not say."""
+    def _window_pause(self, response: requests.Response) -> float | None:
         name = self.settings.get("remainingHeader")
         remaining = response.headers.get(name) if name else None
         if remaining is None or not remaining.strip().lstrip("-").isdigit():
@@ -98,4 +162,4 @@ class RateLimit:
     def _default_wait(self, attempt: int) -> float:
         if "defaultRetryAfter" in self.settings:
             return float(self.settings["defaultRetryAfter"])
-        return self.backoff_wait(attempt)
+        return self._backoff_wait(attempt)

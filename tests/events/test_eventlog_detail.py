@@ -4,10 +4,11 @@ import re
 
 import pytest
 
-from events import eventlog
+from events.eventlog import detail as eventlog
 from events.models import DeliveryAttempt, EventLog
 from tests.events.eventlog_data import delivery
 from tests.events.factories import DeliveryAttemptFactory
+from tests.events.queued import run_queued_tasks
 from tests.factories import InstanceFactory, UserFactory
 from tests.receiver import Answer, Receiver
 
@@ -143,28 +144,44 @@ def test_it_shows_the_attempts_and_headers_sent(logged_in, instance):
     assert "c2VjcmV0" not in text
 
 
-def test_it_redelivers_and_shows_the_new_attempt(logged_in, instance, receiver):
+def test_it_queues_a_redelivery_and_then_shows_the_new_attempt(
+    logged_in, instance, receiver, django_capture_on_commit_callbacks
+):
     receiver.script(Answer(202))
     event_log = delivery(instance, status=EventLog.Status.FAILED)
 
-    response = logged_in.post(f"/events/log/{event_log.pk}/redeliver", follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in.post(f"/events/log/{event_log.pk}/redeliver", follow=True)
 
+    assert (
+        "Queued 1 delivery for redelivery; a worker sends it within seconds."
+        in response.content.decode()
+    )
+    run_queued_tasks()
     attempt = DeliveryAttempt.objects.get(event_log=event_log)
     assert attempt.trigger == DeliveryAttempt.Trigger.MANUAL
     assert attempt.status_code == 202
     assert len(receiver.requests) == 1
-    assert "Redelivered: the callback answered 202" in response.content.decode()
-    event_log.refresh_from_db()
-    assert event_log.status == EventLog.Status.DELIVERED
+    text = page(logged_in, event_log).content.decode()
+    assert '<span class="badge delivered">Delivered</span>' in text
+    assert '<li class="ok">' in text
 
 
-def test_it_says_when_a_redelivery_fails(logged_in, instance, receiver):
+def test_it_shows_a_failed_redelivery_once_the_worker_tried(
+    logged_in, instance, receiver, django_capture_on_commit_callbacks
+):
     receiver.script(Answer(500))
     event_log = delivery(instance)
 
-    response = logged_in.post(f"/events/log/{event_log.pk}/redeliver", follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.post(f"/events/log/{event_log.pk}/redeliver")
+    run_queued_tasks()
 
-    assert "Redelivered, but it failed: the callback answered 500" in response.content.decode()
+    text = page(logged_in, event_log).content.decode()
+    assert "the callback answered 500" in text
+    assert '<li class="bad">' in text
+    event_log.refresh_from_db()
+    assert event_log.status == EventLog.Status.RETRYING
 
 
 def test_it_refuses_redelivery_by_get(logged_in, instance):

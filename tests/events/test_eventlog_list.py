@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events import eventlog
+from events.eventlog import pages
 from events.models import EventLog
 from tests.events.eventlog_data import delivery
 from tests.factories import InstanceFactory, UserFactory
@@ -165,7 +165,7 @@ def test_it_explains_a_bad_filter_value(client_for, user, instance):
 
 
 def test_it_pages_through_older_and_newer_deliveries(client_for, user, instance, monkeypatch):
-    monkeypatch.setattr(eventlog, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
     now = timezone.now()
     logs = [delivery(instance, created=now - timedelta(minutes=n)) for n in range(5)]
     client = client_for(user)
@@ -187,7 +187,7 @@ def test_it_pages_through_older_and_newer_deliveries(client_for, user, instance,
 def test_it_pages_through_deliveries_created_at_the_same_instant(
     client_for, user, instance, monkeypatch
 ):
-    monkeypatch.setattr(eventlog, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
     now = timezone.now()
     logs = [delivery(instance, created=now) for _ in range(5)]
     client = client_for(user)

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from integrations.elements.loading import ELEMENTS_DIR, read_element_file
+from integrations.elements import ELEMENTS_DIR, read_element_file
 from integrations.models import Element
 
 pytestmark = pytest.mark.django_db

@@ -4,13 +4,13 @@ import copy
 
 import pytest
 
-from integrations.elements.loading import (
+from integrations.elements import (
     ELEMENTS_DIR,
     InvalidDefinition,
     element_upsert,
     read_element_file,
+    validate_definition,
 )
-from integrations.elements.validation import validate_definition
 from integrations.models import Element
 
 DESK = read_element_file(ELEMENTS_DIR / "desk.json")

@@ -8,7 +8,8 @@ from oauthlib.oauth1 import Client
 from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
 
 from integrations.models import Element, Instance
-from integrations.provider.client import ProviderClient, ProviderError, build_session
+from integrations.provider import ProviderClient, ProviderError
+from integrations.provider.session import build_session
 from tests.factories import InstanceFactory, desk_element
 
 CASES = "https://acme.desk.com/api/v2/cases"

@@ -7,14 +7,10 @@ import responses
 from oauthlib.common import Request
 from oauthlib.oauth1.rfc5849 import signature
 
-from integrations.elements.loading import element_upsert
-from integrations.instances.instance_json import InstanceJSONError, instance_create
+from integrations.elements import element_upsert
+from integrations.instances import InstanceJSONError, instance_create
 from integrations.models import Instance
-from integrations.provider.oauth import (
-    oauth1_authorize_url,
-    oauth1_request_token,
-    oauth2_authorize_url,
-)
+from integrations.provider import oauth1_authorize_url, oauth1_request_token, oauth2_authorize_url
 
 ACCESS_TOKEN_URL = "https://acme.desk.com/oauth/access_token"
 CONFIG = {"site.address": "acme.desk.com"}

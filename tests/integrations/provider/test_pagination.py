@@ -5,7 +5,7 @@ import responses
 from responses.matchers import query_param_matcher
 
 from integrations.models import Element
-from integrations.provider.client import PageCapReached, ProviderClient, ProviderError
+from integrations.provider import PageCapReached, ProviderClient, ProviderError
 from tests.factories import InstanceFactory, desk_element
 
 SEARCH = "https://acme.desk.com/api/v2/cases/search"

@@ -2,13 +2,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from integrations.query import resolve_zone
 from integrations.query.dateformat import (
     DateFormatError,
     format_datetime,
     parse_datetime,
     pattern_errors,
 )
-from integrations.query.timezones import resolve_zone
 
 # The instant of CE's format table (reference 4c): 2017-08-30T19:19:29.258Z, a Wednesday.
 AT = datetime(2017, 8, 30, 19, 19, 29, 258000, tzinfo=UTC)

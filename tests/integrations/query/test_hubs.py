@@ -5,8 +5,8 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from integrations.models import Element
+from integrations.query import HubError, VendorQuery, resolve
 from integrations.query.ceql import And, Comparison, Or, parse
-from integrations.query.hubs import HubError, VendorQuery, resolve
 
 SORT = {"sort_field": "updated_at", "sort_direction": "asc"}
 SINCE = "2016-08-11T03:00:53"

@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integrations.query import ZoneError, resolve_zone
 from integrations.query.dateformat import format_datetime
-from integrations.query.timezones import ZoneError, resolve_zone
 
 SUMMER = datetime(2017, 8, 30, 19, 19, 29, 258000, tzinfo=UTC)
 WINTER = datetime(2017, 1, 15, 8, 0, 0, tzinfo=UTC)
