@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from events.models import EventType
+from core.changes import Change, EventType
 from integrations.models import PollerObject
-from integrations.query.dateformat import DateFormatError, parse_datetime
-from integrations.query.paths import get_path
-from integrations.query.timezones import ZoneError, resolve_zone
+from integrations.query import DateFormatError, ZoneError, get_path, parse_datetime, resolve_zone
 
 
 class RecordError(ValueError):
@@ -20,12 +18,12 @@ class RecordError(ValueError):
 
 
 @dataclass(frozen=True)
-class Change:
-    object_id: str
-    event_type: str
+class Classified:
+    """A polled record's change, with the dates the poll's window and cursor compare."""
+
+    change: Change
     updated: datetime | None
     created: datetime | None
-    version: str
 
 
 def _record_date(record: dict, dates: dict, prefix: str) -> datetime | None:
@@ -58,7 +56,7 @@ def is_deleted(record: dict, marker: dict | None) -> bool:
     return value == expected
 
 
-def classify(record: dict, poller: PollerObject) -> Change:
+def classify(record: dict, poller: PollerObject) -> Classified:
     """Classify a record as Cloud Elements did, with Tributary's version key for dedupe.
 
     CREATED when created ≈ updated (within createdCheckTolerance seconds), UPDATED when the
@@ -86,22 +84,20 @@ def classify(record: dict, poller: PollerObject) -> Change:
         event_type = EventType.UNKNOWN
 
     stamp = updated.isoformat() if updated else "-"
-    return Change(
+    change = Change(
+        object_type=poller.name,
         object_id=str(raw_id),
         event_type=str(event_type),
-        updated=updated,
-        created=created,
+        date=updated or created,
+        record=record,
         version=f"{stamp}:{content_hash(record)}",
     )
+    return Classified(change=change, updated=updated, created=created)
 
 
-def filter_date(change: Change, poller: PollerObject) -> datetime | None:
+def filter_date(classified: Classified, poller: PollerObject) -> datetime | None:
     """The date compared with the window: updated, or created with filterByUpdatedDate off."""
-    return change.updated if poller.filter_by_updated_date else change.created
-
-
-def event_date(change: Change) -> datetime | None:
-    return change.updated or change.created
+    return classified.updated if poller.filter_by_updated_date else classified.created
 
 
 def describe(record: Any, limit: int = 200) -> str:

@@ -4,7 +4,7 @@ The cursor algorithm (docs/architecture.md, "Change capture"):
 - the window starts at ``cursor − pollDelay − lookback``; the cursor is the highest provider
   ``updated`` value seen, so provider and Tributary clocks never mix;
 - re-reading the overlap is harmless because an Event's version (updated value + content
-  hash) is unique per object, so a record already captured is skipped;
+  hash) is unique per object, so a record already captured is skipped (events/capture.py);
 - Events, EventLogs and the cursor advance commit in one transaction: a failure anywhere
   leaves the cursor where it was.
 """
@@ -12,29 +12,27 @@ The cursor algorithm (docs/architecture.md, "Change capture"):
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime as parse_iso
 
-from events.classify import Change, RecordError, classify, describe, event_date, filter_date
-from events.delivery import initial_status
-from events.messages import build_message, dumps, event_entry, polling_raw
-from events.models import Event, EventLog, Source
+from core.changes import Change
+from events.capture import changes_capture
+from events.classify import RecordError, classify, describe, filter_date
+from events.messages import polling_raw
+from events.models import Source
 from events.scheduling import poll_failed, poll_succeeded, poller_claim, poller_release
+from integrations.instances import event_settings
 from integrations.models import Instance, PollerObject
-from integrations.provider.client import PageCapReached, ProviderClient, ProviderError
-from integrations.query.hubs import HubError, resolve
-from integrations.query.placeholders import PlaceholderError, render_template
+from integrations.provider import PageCapReached, ProviderClient, ProviderError
+from integrations.query import HubError, PlaceholderError, render_template, resolve
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 10
 MAX_WARNINGS = 20
 
 
@@ -80,19 +78,9 @@ def window_start(poller: PollerObject, now: datetime) -> datetime:
     backfill date the instance asks for."""
     if poller.cursor is not None:
         return poller.cursor
-    backfill = poller.instance.configuration.get("event.poller.backfill.since")
-    if backfill:
-        parsed = parse_iso(str(backfill))
-        if parsed is not None:
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
-    return poller.instance.events_enabled_at or now
-
-
-def batch_size(instance: Instance) -> int:
-    try:
-        return max(1, int(instance.configuration.get("event.notification.batch.size", 10)))
-    except (TypeError, ValueError):
-        return DEFAULT_BATCH_SIZE
+    return (
+        event_settings(poller.instance).backfill_since or poller.instance.events_enabled_at or now
+    )
 
 
 class _Poll:
@@ -120,7 +108,7 @@ class _Poll:
         # from before events were enabled (or the backfill date), though it reads the
         # lookback like every poll.
         self.floor = self.since if poller.cursor is not None else self.start
-        self.batch_size = batch_size(self.instance)
+        self.batch_size = event_settings(self.instance).batch_size
         self.result = PollResult(
             poller_object_id=poller.pk,
             object_type=poller.name,
@@ -132,7 +120,7 @@ class _Poll:
         # means the record moved while we paged, and offset pages may have shifted under us.
         self.seen: dict[str, tuple[str, datetime | None]] = {}
         self.rewind_to: datetime | None = None
-        self.pending: list[tuple[Change, dict]] = []
+        self.pending: list[Change] = []
         self.uses_dates = bool((poller.dates_configuration or {}).get("updatedDateField"))
 
     def run(self) -> PollResult:
@@ -179,113 +167,48 @@ class _Poll:
             if not query.matches(record):
                 continue
             try:
-                change = classify(record, self.poller)
+                classified = classify(record, self.poller)
             except RecordError as exc:
                 self._warn(f"skipped a record: {exc}: {describe(record)}")
                 continue
-            compared = filter_date(change, self.poller)
+            compared = filter_date(classified, self.poller)
             if compared is not None and compared <= self.floor:
                 continue
             if self.poller.filter_by_current_date and compared is not None and compared > self.now:
                 continue
+            change, updated = classified.change, classified.updated
             previous = self.seen.get(change.object_id)
             if previous is not None and previous[0] != change.version and previous[1]:
                 self.rewind_to = min(filter(None, [self.rewind_to, previous[1]]))
-            self.seen[change.object_id] = (change.version, change.updated)
-            if change.updated is not None and (
-                self.max_seen is None or change.updated > self.max_seen
-            ):
-                self.max_seen = change.updated
-            self.pending.append((change, record))
+            self.seen[change.object_id] = (change.version, updated)
+            if updated is not None and (self.max_seen is None or updated > self.max_seen):
+                self.max_seen = updated
+            self.pending.append(change)
         self._flush(full_batches_only=True)
 
     def _flush(self, *, full_batches_only: bool = False) -> None:
+        """Store what is pending; with ``full_batches_only``, keep a partial batch pending
+        for the next page, so messages stay full."""
         if not self.pending:
             return
-        fresh = self._drop_captured(self.pending)
-        keep = len(fresh) % self.batch_size if full_batches_only else 0
-        ready, self.pending = fresh[: len(fresh) - keep], fresh[len(fresh) - keep :]
-        if ready:
-            self._store(ready)
-
-    def _drop_captured(self, items: list[tuple[Change, dict]]) -> list[tuple[Change, dict]]:
-        ids = {change.object_id for change, _ in items}
-        versions = {change.version for change, _ in items}
-        captured = set(
-            Event.objects.filter(
-                instance=self.instance,
-                object_type=self.poller.name,
-                object_id__in=ids,
-                version__in=versions,
-            ).values_list("object_id", "version")
+        captured = changes_capture(
+            instance=self.instance,
+            changes=self.pending,
+            source=Source.POLLING,
+            now=self.now,
+            batch_size=self.batch_size,
+            raw=self._raw,
+            poll_date=self.now,
+            full_batches_only=full_batches_only,
+            dry_run=self.dry_run,
         )
-        fresh, taken = [], set()
-        for change, record in items:
-            key = (change.object_id, change.version)
-            if key in captured or key in taken:
-                continue
-            taken.add(key)
-            fresh.append((change, record))
-        return fresh
+        self.pending = captured.held
+        self.result.events.update(captured.events)
+        self.result.new_events.extend(captured.new_events)
+        self.result.event_log_ids.extend(captured.event_log_ids)
 
-    def _store(self, items: list[tuple[Change, dict]]) -> None:
-        logs, events = [], []
-        for offset in range(0, len(items), self.batch_size):
-            batch = items[offset : offset + self.batch_size]
-            delivery_id = str(uuid.uuid4())
-            entries = [
-                event_entry(
-                    instance=self.instance,
-                    object_type=self.poller.name,
-                    object_id=change.object_id,
-                    event_type=change.event_type,
-                    date=event_date(change) or self.now,
-                    poll_date=self.now,
-                )
-                for change, _ in batch
-            ]
-            raw = polling_raw(self.poller.name, [record for _, record in batch], self.now)
-            message = build_message(
-                instance=self.instance,
-                delivery_id=delivery_id,
-                events=entries,
-                raw=raw,
-                created=self.now,
-            )
-            event_log = EventLog(
-                instance=self.instance,
-                delivery_id=delivery_id,
-                source=Source.POLLING,
-                object_type=self.poller.name,
-                body=dumps(message),
-                status=initial_status(self.instance),
-                next_attempt_at=self.now,
-            )
-            logs.append(event_log)
-            for (change, record), entry in zip(batch, entries, strict=True):
-                self.result.events[change.event_type] += 1
-                self.result.new_events.append(
-                    {key: entry[key] for key in ("objectId", "objectType", "eventType", "date")}
-                )
-                events.append(
-                    Event(
-                        instance=self.instance,
-                        event_log=event_log,
-                        object_type=self.poller.name,
-                        object_id=change.object_id,
-                        event_type=change.event_type,
-                        event_date=event_date(change) or self.now,
-                        poll_date=self.now,
-                        raw=record,
-                        source=Source.POLLING,
-                        version=change.version,
-                    )
-                )
-        if self.dry_run:
-            return
-        EventLog.objects.bulk_create(logs)
-        Event.objects.bulk_create(events)
-        self.result.event_log_ids.extend(log.pk for log in logs)
+    def _raw(self, batch: Sequence[Change]) -> dict:
+        return polling_raw(self.poller.name, [change.record for change in batch], self.now)
 
     def _next_cursor(self) -> datetime:
         if not self.uses_dates:

@@ -1,4 +1,5 @@
-"""Receiving a provider's webhook: route it to instances, verify, normalize, store events.
+"""Receiving a provider's webhook: route it to instances, verify, normalize, and hand the
+changes to the capture path (events/capture.py) that polling feeds too.
 
 Deliveries then go out through the normal pipeline: the same message shape, with ``raw`` the
 inbound body and up to ``webhooks.batchSize`` (20) events per message, as Cloud Elements did.
@@ -6,9 +7,9 @@ inbound body and up to ``webhooks.batchSize`` (20) events per message, as Cloud 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,24 +18,23 @@ from urllib.parse import parse_qs
 from django.db import transaction
 from django.utils import timezone
 
-from events.delivery import initial_status
-from events.messages import build_message, dumps, event_entry
-from events.models import Event, EventLog, InboundWebhook, Source
-from integrations.elements.inbound import (
+from core.changes import Change
+from core.http import redacted_headers
+from events.capture import changes_capture
+from events.models import InboundWebhook, Source
+from integrations.elements import (
     DEFAULT_BATCH_SIZE,
-    Change,
     NormalizationError,
     VerificationError,
     header,
     normalize,
     verify,
 )
+from integrations.instances import event_settings
 from integrations.models import Element, Instance
-from integrations.query.paths import get_path
+from integrations.query import get_path
 
 MAX_BODY_BYTES = 1024 * 1024
-SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization"}
-INSTANCE_FINDER = "event.notification.instance.finder"
 
 
 class WebhookRejected(Exception):
@@ -87,19 +87,43 @@ def webhook_receive(
     delivery_id = (
         header(headers, spec.get("deliveryIdHeader", "")) if spec.get("deliveryIdHeader") else None
     )
+    changes = _versioned(changes, delivery_id=delivery_id, body=body)
+    signature_header = (spec.get("verify") or {}).get("header")
     receipt = Receipt(instances=[instance.pk for instance in instances])
     with transaction.atomic():
         inbound = InboundWebhook.objects.create(
             element=element,
             received_at=now,
             method=method,
-            headers=_redacted(headers, spec),
+            headers=redacted_headers(headers, also=[signature_header] if signature_header else []),
             body=body.decode("utf-8", errors="replace"),
             delivery_id=delivery_id or "",
         )
         for instance in instances:
-            _store(instance, changes, payload, inbound, receipt, spec, delivery_id, body, now)
+            captured = changes_capture(
+                instance=instance,
+                changes=changes,
+                source=Source.WEBHOOK,
+                now=now,
+                batch_size=spec.get("batchSize", DEFAULT_BATCH_SIZE),
+                raw=lambda batch: payload,
+                inbound=inbound,
+            )
+            receipt.events += captured.stored
+            receipt.duplicates += captured.duplicates
+            receipt.event_log_ids += captured.event_log_ids
     return receipt
+
+
+def _versioned(changes: list[Change], *, delivery_id: str | None, body: bytes) -> list[Change]:
+    """Each change versioned by the provider's delivery id (or the body's hash) and its
+    place in the body: a provider's retry of the same delivery gets the same versions, so
+    no second event."""
+    source_id = delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()[:32]
+    return [
+        dataclasses.replace(change, version=f"{source_id}:{index}")
+        for index, change in enumerate(changes)
+    ]
 
 
 def _payload(method: str, headers: dict[str, str], body: bytes, query: dict[str, list[str]]) -> Any:
@@ -170,91 +194,9 @@ def _route(
 
 
 def _finder_matches(instance: Instance, payload: Any) -> bool:
-    finder = instance.configuration.get(INSTANCE_FINDER) or ""
-    config_key, _, json_path = str(finder).partition("|")
-    if not config_key or not json_path:
+    finder = event_settings(instance).instance_finder
+    if finder is None:
         return False
-    expected = instance.config_value(config_key)
-    found = get_path(payload, json_path)
+    expected = instance.config_value(finder.config_key)
+    found = get_path(payload, finder.json_path)
     return expected not in (None, "") and found is not None and str(found) == str(expected)
-
-
-def _redacted(headers: dict[str, str], spec: dict) -> dict[str, str]:
-    hidden = set(SECRET_HEADERS)
-    signature = (spec.get("verify") or {}).get("header")
-    if signature:
-        hidden.add(signature.lower())
-    return {
-        name: "<redacted>" if name.lower() in hidden else value for name, value in headers.items()
-    }
-
-
-def _store(
-    instance: Instance,
-    changes: list[Change],
-    payload: Any,
-    inbound: InboundWebhook,
-    receipt: Receipt,
-    spec: dict,
-    delivery_id: str | None,
-    body: bytes,
-    now: datetime,
-) -> None:
-    # A provider's retry of the same delivery gets the same versions, so no second event.
-    source_id = delivery_id or "sha256:" + hashlib.sha256(body).hexdigest()[:32]
-    versioned = [(change, f"{source_id}:{index}") for index, change in enumerate(changes)]
-    existing = set(
-        Event.objects.filter(
-            instance=instance, version__in=[version for _, version in versioned]
-        ).values_list("object_type", "object_id", "version")
-    )
-    fresh = [
-        (change, version)
-        for change, version in versioned
-        if (change.object_type, change.object_id, version) not in existing
-    ]
-    receipt.duplicates += len(versioned) - len(fresh)
-    size = int(spec.get("batchSize", DEFAULT_BATCH_SIZE))
-    for offset in range(0, len(fresh), size):
-        batch = fresh[offset : offset + size]
-        delivery = str(uuid.uuid4())
-        entries = [
-            event_entry(
-                instance=instance,
-                object_type=change.object_type,
-                object_id=change.object_id,
-                event_type=change.event_type,
-                date=change.date or now,
-                poll_date=None,
-            )
-            for change, _ in batch
-        ]
-        message = build_message(
-            instance=instance, delivery_id=delivery, events=entries, raw=payload, created=now
-        )
-        event_log = EventLog.objects.create(
-            instance=instance,
-            delivery_id=delivery,
-            source=Source.WEBHOOK,
-            object_type=",".join(sorted({change.object_type for change, _ in batch})),
-            body=dumps(message),
-            status=initial_status(instance),
-            next_attempt_at=now,
-        )
-        Event.objects.bulk_create(
-            Event(
-                instance=instance,
-                event_log=event_log,
-                inbound=inbound,
-                object_type=change.object_type,
-                object_id=change.object_id,
-                event_type=change.event_type,
-                event_date=change.date or now,
-                raw=change.record if isinstance(change.record, dict) else {"value": change.record},
-                source=Source.WEBHOOK,
-                version=version,
-            )
-            for change, version in batch
-        )
-        receipt.events += len(batch)
-        receipt.event_log_ids.append(event_log.pk)

@@ -39,39 +39,39 @@ def test_it_compares_created_and_updated_within_the_tolerance(
 ):
     poller.created_check_tolerance = tolerance
 
-    assert classify(record(created, updated), poller).event_type == expected
+    assert classify(record(created, updated), poller).change.event_type == expected
 
 
 def test_it_reads_the_tolerance_from_dates_configuration_too(poller):
     poller.dates_configuration = {**DESK_DATES, "createdCheckTolerance": "10"}
 
-    change = classify(record("2016-08-11T03:00:53Z", "2016-08-11T03:01:00Z"), poller)
+    classified = classify(record("2016-08-11T03:00:53Z", "2016-08-11T03:01:00Z"), poller)
 
-    assert change.event_type == "CREATED"
+    assert classified.change.event_type == "CREATED"
 
 
 def test_it_marks_a_record_with_the_deleted_marker_as_deleted(poller):
-    change = classify(
+    classified = classify(
         record("2016-01-01T00:00:00Z", "2016-08-11T00:00:00Z", status="deleted"), poller
     )
 
-    assert change.event_type == "DELETED"
+    assert classified.change.event_type == "DELETED"
 
 
 def test_it_is_unknown_without_dates_to_compare(poller):
     poller.dates_configuration = {}
 
-    assert classify({"id": 1}, poller).event_type == "UNKNOWN"
+    assert classify({"id": 1}, poller).change.event_type == "UNKNOWN"
 
 
 def test_it_takes_the_object_id_from_a_dotted_id_field(poller):
     poller.id_field = "ticket.number"
 
-    change = classify(
+    classified = classify(
         {"ticket": {"number": 7}, **record("2016-01-01T00:00:00Z", "2016-01-01T00:00:00Z")}, poller
     )
 
-    assert change.object_id == "7"
+    assert classified.change.object_id == "7"
 
 
 def test_it_refuses_a_record_without_an_id(poller):
@@ -93,13 +93,13 @@ def test_it_parses_epoch_milliseconds_and_time_zones(poller):
         "createdDateTimezone": "PST",
     }
 
-    change = classify(
+    classified = classify(
         {"id": 1, "modified": 1470884453000, "created": "2016-08-10 20:00:53"}, poller
     )
 
-    assert change.updated.isoformat() == "2016-08-11T03:00:53+00:00"
-    assert change.created.isoformat() == "2016-08-11T03:00:53+00:00"
-    assert change.event_type == "CREATED"
+    assert classified.updated.isoformat() == "2016-08-11T03:00:53+00:00"
+    assert classified.created.isoformat() == "2016-08-11T03:00:53+00:00"
+    assert classified.change.event_type == "CREATED"
 
 
 def test_it_gives_different_versions_to_different_contents_in_the_same_second(poller):
@@ -107,5 +107,15 @@ def test_it_gives_different_versions_to_different_contents_in_the_same_second(po
     second = classify(record("2016-01-01T00:00:00Z", "2016-08-11T00:00:00Z", subject="b"), poller)
     again = classify(record("2016-01-01T00:00:00Z", "2016-08-11T00:00:00Z", subject="a"), poller)
 
-    assert first.version != second.version
-    assert first.version == again.version
+    assert first.change.version != second.change.version
+    assert first.change.version == again.change.version
+
+
+def test_it_hands_capture_the_record_as_a_change_of_the_pollers_object_type(poller):
+    polled = record("2016-01-01T00:00:00Z", "2016-08-11T00:00:00Z")
+
+    change = classify(polled, poller).change
+
+    assert change.object_type == poller.name
+    assert change.record == polled
+    assert change.date.isoformat() == "2016-08-11T00:00:00+00:00"

@@ -11,9 +11,9 @@ from django.utils.dateparse import parse_datetime
 
 from events.models import Event, EventLog
 from events.polling import PollError, poll_object
-from integrations.instances.instance_json import instance_create
+from integrations.instances import instance_create
 from integrations.models import Instance, PollerObject
-from integrations.provider.client import ProviderClient
+from integrations.provider import ProviderClient
 from tests.events.conftest import at, desk_instance_json
 
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from events.delivery import delivery_send
 from events.models import Event, EventLog, InboundWebhook
-from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
-from integrations.instances.instance_json import instance_create
+from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
+from integrations.instances import instance_create
 from tests.receiver import Receiver
 
 SECRET = "github-webhook-secret"
