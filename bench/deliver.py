@@ -169,8 +169,8 @@ def create_instance(callback_url: str):
     from django.contrib.auth import get_user_model
 
     from devtools.examples import desk_instance_json
-    from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
-    from integrations.instances.instance_json import instance_create
+    from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
+    from integrations.instances import instance_create
 
     element_upsert(definition=read_element_file(ELEMENTS_DIR / "desk.json"))
     owner = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
@@ -541,7 +541,7 @@ def split_delivery(source: Bodies, count: int) -> Split:
     """delivery_send in this process, as a worker would run it, with its parts timed."""
     from django.db import connection
 
-    from events import delivery
+    from events.delivery import sending as delivery
 
     split = Split(count=count)
     ids, _ = commit_batch(source.event_logs(count), enqueue=False)

@@ -48,7 +48,7 @@ def fill(count: int, seed: int = 7):
 
     from events.messages import build_message, dumps, event_entry, polling_raw
     from events.models import DeliveryAttempt, Event, EventLog
-    from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
+    from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
     from integrations.models import Instance
 
     rng = random.Random(seed)

@@ -142,7 +142,7 @@ def setup_django(sql_log: bool) -> None:
 def create_owner():
     from django.contrib.auth import get_user_model
 
-    from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
+    from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
 
     element_upsert(definition=read_element_file(ELEMENTS_DIR / "desk.json"))
     return get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
@@ -151,7 +151,7 @@ def create_owner():
 def create_instance(owner, url: str, page_size: int):
     """A Desk instance from the Cloud Elements instance JSON, events on since BASELINE."""
     from devtools.examples import desk_instance_json
-    from integrations.instances.instance_json import instance_create
+    from integrations.instances import instance_create
     from integrations.models import PollerObject
 
     data = desk_instance_json(
@@ -209,7 +209,7 @@ class PageMeter:
 
 def metered_client(instance, meter: PageMeter):
     from integrations.models import Instance
-    from integrations.provider.client import ProviderClient
+    from integrations.provider import ProviderClient
 
     class MeteredClient(ProviderClient):
         def iter_pages(self, *args, **kwargs):
@@ -284,9 +284,8 @@ def run_raw(instance, batch: int = 10) -> tuple[float, int, int]:
 
 def raw_pages(instance):
     """Each page's records, in windows of at most maxPages pages like the poll's."""
-    from integrations.provider.client import PageCapReached, ProviderClient
-    from integrations.query.hubs import resolve
-    from integrations.query.placeholders import render_template
+    from integrations.provider import PageCapReached, ProviderClient
+    from integrations.query import render_template, resolve
 
     poller = instance.poller_objects.get(name=INCIDENTS)
     element = instance.element

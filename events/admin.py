@@ -12,15 +12,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from events.delivery import delivery_redeliver, delivery_send, instance_notifications_reactivate
+from core.admin import ReadOnlyAdminMixin
+from core.http import redacted_headers
 from events.models import DeliveryAttempt, Event, EventLog
+from events.operations import deliveries_redeliver, notifications_reactivate
 from integrations.admin import InstanceAdmin, pretty_json
 from integrations.models import Instance
 
 MAX_ADMIN_REDELIVERIES = 50
-
-# Credentials the app's callback may require (event.notification.basic.password).
-REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
 def pretty_json_text(text: str) -> SafeString:
@@ -29,19 +28,6 @@ def pretty_json_text(text: str) -> SafeString:
         return pretty_json(json.loads(text))
     except ValueError:
         return format_html("<pre>{}</pre>", text)
-
-
-class ReadOnlyAdminMixin:
-    """View for staff with view permission; delete for superusers; no add or change."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -108,7 +94,7 @@ class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     actions = ("redeliver",)
 
-    @admin.action(description="Redeliver now (same ids, new attempts)")
+    @admin.action(description="Redeliver (same ids, new attempts)")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[EventLog]) -> None:
         if queryset.count() > MAX_ADMIN_REDELIVERIES:
             self.message_user(
@@ -118,12 +104,9 @@ class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 messages.ERROR,
             )
             return
-        outcomes = [
-            delivery_redeliver(event_log_id=pk) for pk in queryset.values_list("pk", flat=True)
-        ]
-        delivered = sum(1 for a in outcomes if a and a.status_code and 200 <= a.status_code < 300)
-        level = messages.SUCCESS if delivered == len(outcomes) else messages.WARNING
-        self.message_user(request, f"Redelivered {delivered} of {len(outcomes)}.", level)
+        ids = queryset.order_by("created_at", "id").values_list("pk", flat=True)
+        redelivery = deliveries_redeliver(event_log_ids=ids, background=True)
+        self.message_user(request, redelivery.queued_message("for redelivery"), messages.SUCCESS)
 
     @admin.display(description="Body")
     def body_pretty(self, obj: EventLog) -> SafeString:
@@ -201,11 +184,7 @@ class DeliveryAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Request headers")
     def request_headers_pretty(self, obj: DeliveryAttempt) -> SafeString:
-        headers = {
-            name: "<redacted>" if name.lower() in REDACTED_HEADERS else value
-            for name, value in (obj.request_headers or {}).items()
-        }
-        return pretty_json(headers)
+        return pretty_json(redacted_headers(obj.request_headers or {}))
 
     @admin.display(description="Response body")
     def response_body_pre(self, obj: DeliveryAttempt) -> SafeString:
@@ -216,15 +195,9 @@ class DeliveryAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 def reactivate_notifications(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]
 ) -> None:
-    sent = total = 0
     for instance in queryset:
-        for event_log_id in instance_notifications_reactivate(instance=instance):
-            total += 1
-            attempt = delivery_send(event_log_id=event_log_id)
-            sent += bool(attempt and attempt.status_code and 200 <= attempt.status_code < 300)
-    modeladmin.message_user(
-        request, f"Notifications reactivated; sent {sent} of {total} queued deliveries."
-    )
+        reactivation = notifications_reactivate(instance=instance, background=True)
+        modeladmin.message_user(request, reactivation.message, messages.SUCCESS)
 
 
 # The Instance admin lives in integrations, which knows nothing of deliveries.

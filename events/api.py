@@ -16,8 +16,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import NewestFirst
-from events.delivery import deliveries_since, instance_notifications_reactivate
-from events.models import Event, EventLog, EventType
+from core.changes import EventType
+from events.models import Event, EventLog
+from events.operations import (
+    Deliveries,
+    deliveries_redeliver,
+    instance_deliveries_redeliver,
+    notifications_reactivate,
+    poller_poll,
+)
 from events.serializers import (
     DeliveryDetailSerializer,
     DeliverySerializer,
@@ -29,8 +36,7 @@ from events.serializers import (
     RedeliverSinceSerializer,
     RedeliveryQueuedSerializer,
 )
-from events.tasks import deliveries_enqueue_in_order, poll_enqueue, redeliveries_enqueue
-from integrations.instances.services import instances_visible_to, poller_object_update
+from integrations.instances import instances_visible_to, poller_object_update
 from integrations.models import Instance, PollerObject
 
 POLLERS = ["pollers"]
@@ -133,7 +139,7 @@ class PollerPoll(APIView):
     def post(self, request: Request, pk: int, name: str) -> Response:
         instance = visible_instance(request, pk)
         poller = get_object_or_404(instance.poller_objects, name=name)
-        poll_enqueue(poller_object_id=poller.pk)
+        poller_poll(poller=poller, background=True)
         body = {"name": poller.name, "instanceId": instance.pk, "queued": True}
         return Response(body, status.HTTP_202_ACCEPTED)
 
@@ -211,6 +217,10 @@ class DeliveryDetail(RetrieveAPIView):
         return visible_deliveries(self.request).prefetch_related("attempts")
 
 
+def redelivery_queued(redelivery: Deliveries) -> dict:
+    return {"deliveries": redelivery.event_log_ids, "queued": len(redelivery.event_log_ids)}
+
+
 class DeliveryRedeliver(APIView):
     @extend_schema(
         tags=DELIVERIES,
@@ -221,8 +231,8 @@ class DeliveryRedeliver(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         delivery = get_object_or_404(visible_deliveries(request), pk=pk)
-        redeliveries_enqueue(event_log_ids=[delivery.pk])
-        return Response({"deliveries": [delivery.pk], "queued": 1}, status.HTTP_202_ACCEPTED)
+        redelivery = deliveries_redeliver(event_log_ids=[delivery.pk], background=True)
+        return Response(redelivery_queued(redelivery), status.HTTP_202_ACCEPTED)
 
 
 class InstanceRedeliver(APIView):
@@ -237,22 +247,24 @@ class InstanceRedeliver(APIView):
         instance = visible_instance(request, pk)
         body = RedeliverSinceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        since = body.validated_data["since"]
-        ids = list(deliveries_since(instance=instance, since=since).values_list("id", flat=True))
-        redeliveries_enqueue(event_log_ids=ids)
-        return Response({"deliveries": ids, "queued": len(ids)}, status.HTTP_202_ACCEPTED)
+        redelivery = instance_deliveries_redeliver(
+            instance=instance, since=body.validated_data["since"], background=True
+        )
+        return Response(redelivery_queued(redelivery), status.HTTP_202_ACCEPTED)
 
 
 class InstanceReactivate(APIView):
     @extend_schema(
         tags=DELIVERIES,
         operation_id="instances_notifications_reactivate",
-        summary="Resume notifications after suspension and send the queued deliveries",
+        summary="Resume notifications after suspension; the queued deliveries are sent in order "
+        "by a worker",
         request=None,
         responses=ReactivatedSerializer,
     )
     def post(self, request: Request, pk: int) -> Response:
         instance = visible_instance(request, pk)
-        ids = instance_notifications_reactivate(instance=instance)
-        deliveries_enqueue_in_order(event_log_ids=ids)
-        return Response({"instanceId": instance.pk, "queuedDeliveries": ids})
+        reactivation = notifications_reactivate(instance=instance, background=True)
+        return Response(
+            {"instanceId": instance.pk, "queuedDeliveries": reactivation.deliveries.event_log_ids}
+        )

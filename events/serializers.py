@@ -10,9 +10,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from events.models import EventLog, EventType, Source
-from integrations.instances.pollers_config import poller_object_render
-from integrations.instances.stalled import poller_stalled_reason
+from core.changes import EventType
+from events.models import EventLog, Source
+from integrations.instances import poller_object_render, poller_stalled_reason
 from integrations.models import PollerObject
 
 
@@ -146,5 +146,6 @@ class RedeliveryQueuedSerializer(serializers.Serializer):
 class ReactivatedSerializer(serializers.Serializer):
     instanceId = serializers.IntegerField()
     queuedDeliveries = serializers.ListField(
-        child=serializers.IntegerField(), help_text="Sent again, oldest first."
+        child=serializers.IntegerField(),
+        help_text="Queued for a worker, which sends them oldest first.",
     )

@@ -11,7 +11,7 @@ from events.delivery import deliveries_due
 from events.heartbeat import heartbeat_check
 from events.models import EventLog
 from events.scheduling import pollers_due
-from integrations.instances.stalled import pollers_stalled
+from integrations.instances import pollers_stalled
 from integrations.models import Instance, PollerObject
 
 DUE_LIMIT = 10_000

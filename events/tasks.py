@@ -1,7 +1,9 @@
 """django-q2 entry points and schedules. The only module that imports django-q2.
 
 Tasks take ids, never model instances, and are enqueued on commit so a worker never
-looks for a row that is not there yet.
+looks for a row that is not there yet. The ``*_enqueue`` functions are how the rest of the
+code hands work to a worker (operator actions from the web go through events/operations.py);
+the tasks call the same delivery and polling services that the commands run in-process.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django_q.brokers import get_broker
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from events.delivery import deliveries_due, delivery_redeliver, delivery_send
+from events.delivery import deliveries_due, deliveries_send
 from events.heartbeat import heartbeat_expect, heartbeat_record
 from events.polling import PollError, PollSkipped, poll_object
 from events.retention import events_prune
@@ -109,11 +111,8 @@ def deliveries_enqueue_in_order(*, event_log_ids: list[int]) -> None:
 
 
 def deliver_in_order_task(event_log_ids: list[int]) -> int:
-    sent = 0
-    for event_log_id in event_log_ids:
-        if delivery_send(event_log_id=event_log_id):
-            sent += 1
-    return sent
+    attempts = deliveries_send(event_log_ids=event_log_ids)
+    return sum(1 for attempt in attempts if attempt)
 
 
 def sweep_deliveries() -> int:
@@ -141,11 +140,8 @@ def redeliveries_enqueue(*, event_log_ids: list[int]) -> None:
 
 
 def redeliver_in_order_task(event_log_ids: list[int]) -> int:
-    sent = 0
-    for event_log_id in event_log_ids:
-        if delivery_redeliver(event_log_id=event_log_id):
-            sent += 1
-    return sent
+    attempts = deliveries_send(event_log_ids=event_log_ids, redeliver=True)
+    return sum(1 for attempt in attempts if attempt)
 
 
 def heartbeat() -> str:

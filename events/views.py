@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from events.delivery import delivery_redeliver
+from core.http import is_success
 from events.eventlog import (
     Bar,
     Filters,
@@ -24,6 +24,7 @@ from events.eventlog import (
     pretty,
     raw_of,
 )
+from events.operations import deliveries_redeliver
 
 LOGIN_URL = "events:login"
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 720, 150, 10
@@ -71,7 +72,10 @@ def event_log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         deliveries_visible(user=request.user).select_related("instance__element"), pk=pk
     )
     detail = delivery_detail(event_log=event_log)
-    attempts = [(attempt, excerpt(attempt.response_body)) for attempt in detail.attempts]
+    attempts = [
+        (attempt, excerpt(attempt.response_body), is_success(attempt.status_code))
+        for attempt in detail.attempts
+    ]
     return render(
         request, "events/log_detail.html", {"detail": detail, "d": event_log, "attempts": attempts}
     )
@@ -81,22 +85,10 @@ def event_log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def event_log_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
     event_log = get_object_or_404(deliveries_visible(user=request.user), pk=pk)
-    attempt = delivery_redeliver(event_log_id=event_log.pk)
-    if attempt is None:
-        messages.warning(
-            request, "A worker is sending this delivery right now: reload in a minute."
-        )
-    elif attempt.status_code and 200 <= attempt.status_code < 300:
-        messages.success(
-            request,
-            f"Redelivered: the callback answered {attempt.status_code} "
-            f"in {attempt.duration_ms} ms.",
-        )
-    else:
-        messages.error(
-            request,
-            f"Redelivered, but it failed: {attempt.error}. It is retried on the usual schedule.",
-        )
+    redelivery = deliveries_redeliver(event_log_ids=[event_log.pk], background=True)
+    messages.success(
+        request, f"{redelivery.queued_message('for redelivery')} Reload to see the new attempt."
+    )
     return redirect("events:log-detail", pk=event_log.pk)
 
 

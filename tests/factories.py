@@ -3,7 +3,7 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
+from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
 from integrations.models import Instance, PollerObject
 
 

@@ -80,7 +80,7 @@ def test_it_serves_the_schema(db):
 # Desk example instance with an event and a delivery. Prints the token.
 SETUP = """
 from rest_framework.authtoken.models import Token
-from integrations.instances.instance_json import instance_create
+from integrations.instances import instance_create
 from tests.api_helpers import DESK_INSTANCE
 from tests.events.factories import DeliveryAttemptFactory, EventFactory, EventLogFactory
 from tests.factories import UserFactory, desk_element

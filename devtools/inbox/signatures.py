@@ -1,4 +1,5 @@
-"""Checking a notification's signatures with the rules Tributary signs by (events/delivery.py)."""
+"""Checking a notification's signatures with the rules Tributary signs by
+(``events/delivery/signing.py``)."""
 
 from __future__ import annotations
 

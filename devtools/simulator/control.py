@@ -19,18 +19,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .clock import iso, parse_time
-from .faults import Fault
+from .clock import Clock, iso, parse_time
+from .faults import Fault, Faults
 from .http import Request, Response, json_response, message, not_found
-from .store import NotFound, ValidationError
-
-if TYPE_CHECKING:
-    from .app import App
+from .store import NotFound, Store, ValidationError
 
 PREFIX = "/_simulator/"
 FAULT_FIELDS = {f.name for f in fields(Fault)} - {"id"}
+
+
+class App(Protocol):
+    """What the control endpoints drive: the simulator app (``app.py``), which routes
+    ``/_simulator/`` requests here."""
+
+    clock: Clock
+    store: Store
+    faults: Faults
+
+    def reset(self) -> None: ...
+
+    def requests_log(self) -> list[dict[str, Any]]: ...
+
+    def clear_log(self) -> None: ...
 
 
 def dispatch(app: App, request: Request) -> Response:

@@ -16,8 +16,9 @@ from django.utils import timezone
 from devtools.demo import DEMO_INSTANCE
 from devtools.inbox import messages as inbox_messages
 from devtools.inbox.models import Inbox, InboxMessage
-from events.delivery import SIGNATURE_KEY, delivery_send, elements_signature, standard_webhook
+from events.delivery import delivery_send, elements_signature, standard_webhook
 from events.models import EventLog
+from integrations.instances.settings import SIGNATURE_KEY
 from integrations.models import Instance
 from tests.events.factories import EventLogFactory
 from tests.factories import InstanceFactory, UserFactory

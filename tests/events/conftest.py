@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from devtools.examples import desk_instance_json as example_desk_instance_json
 from devtools.simulator import DeskSimulator
-from integrations.instances.instance_json import instance_create
+from integrations.instances import instance_create
 
 
 @pytest.fixture

@@ -7,10 +7,14 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from events.models import EventLog
+from integrations.models import Instance
 from tests.events.factories import DeliveryAttemptFactory, EventFactory, EventLogFactory
+from tests.events.queued import run_queued_tasks
 from tests.factories import InstanceFactory, UserFactory
+from tests.receiver import Receiver
 
 
 @pytest.fixture
@@ -26,6 +30,12 @@ def delivery(desk, user):
     EventFactory(instance=instance, event_log=log, object_id="4242")
     DeliveryAttemptFactory(event_log=log, status_code=503, error="Service Unavailable")
     return log
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as running:
+        yield running
 
 
 def change_url(obj) -> str:
@@ -130,7 +140,8 @@ def test_it_redacts_authorization_headers_of_an_attempt(admin_client, delivery):
 
 
 def test_it_finds_a_delivery_by_the_object_id_of_its_events(admin_client, delivery):
-    EventFactory(instance=delivery.instance, event_log=EventLogFactory(instance=delivery.instance))
+    other = EventLogFactory(instance=delivery.instance)
+    EventFactory(instance=delivery.instance, event_log=other, object_id="7")
 
     response = admin_client.get(reverse("admin:events_eventlog_changelist"), {"q": "4242"})
 
@@ -158,3 +169,71 @@ def test_it_lists_with_a_constant_number_of_queries(admin_client, desk, user, mo
     add_rows(10)
 
     assert changelist_queries(admin_client, model) == few
+
+
+def test_the_redeliver_action_queues_a_manual_attempt(
+    admin_client, user, receiver, django_capture_on_commit_callbacks
+):
+    instance = InstanceFactory(owner=user, callback_url=receiver.url)
+    older, newer = (EventLogFactory(instance=instance, status="failed") for _ in range(2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:events_eventlog_changelist"),
+            {"action": "redeliver", "_selected_action": [newer.pk, older.pk]},
+            follow=True,
+        )
+
+    assert (
+        "Queued 2 deliveries for redelivery; a worker sends them within seconds."
+        in response.content.decode()
+    )
+    run_queued_tasks()
+    sent = [request.headers["Elements-Webhook-Id"] for request in receiver.requests]
+    assert sent == [str(older.delivery_id), str(newer.delivery_id)]
+    for log in (older, newer):
+        assert list(log.attempts.values_list("trigger", "status_code")) == [("manual", 200)]
+        log.refresh_from_db()
+        assert log.status == EventLog.Status.DELIVERED
+
+
+def test_the_redeliver_action_refuses_a_selection_too_large(admin_client, user, monkeypatch):
+    monkeypatch.setattr("events.admin.MAX_ADMIN_REDELIVERIES", 1)
+    logs = [EventLogFactory(instance=InstanceFactory(owner=user)) for _ in range(2)]
+
+    response = admin_client.post(
+        reverse("admin:events_eventlog_changelist"),
+        {"action": "redeliver", "_selected_action": [log.pk for log in logs]},
+        follow=True,
+    )
+
+    assert "Select at most 1 deliveries" in response.content.decode()
+    assert not any(log.attempts.exists() for log in logs)
+
+
+def test_the_instance_admin_reactivates_notifications_and_queues_the_sends(
+    admin_client, user, receiver, django_capture_on_commit_callbacks
+):
+    instance = InstanceFactory(
+        owner=user,
+        name="Acme Desk",
+        callback_url=receiver.url,
+        notifications_suspended_at=timezone.now(),
+    )
+    queued = EventLogFactory(instance=instance, status="queued")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:integrations_instance_changelist"),
+            {"action": "reactivate_notifications", "_selected_action": [instance.pk]},
+            follow=True,
+        )
+
+    assert (
+        f"Notifications of Acme Desk (#{instance.pk}) reactivated. Queued 1 delivery to send "
+        "in order; a worker sends it within seconds." in response.content.decode()
+    )
+    assert not Instance.objects.get(pk=instance.pk).notifications_suspended_at
+    run_queued_tasks()
+    queued.refresh_from_db()
+    assert queued.status == EventLog.Status.DELIVERED

@@ -24,7 +24,7 @@ from events.models import DeliveryAttempt, EventLog
 from events.polling import poll_object
 from events.tasks import sweep_deliveries
 from integrations.models import Instance
-from integrations.provider.client import ProviderClient
+from integrations.provider import ProviderClient
 from tests.events.conftest import at
 from tests.events.factories import EventLogFactory
 from tests.factories import InstanceFactory
@@ -376,37 +376,6 @@ def test_deliver_pending_prints_a_line_per_attempt(instance, receiver, now):
     assert len(lines) == 2
     assert [line[:5] for line in lines] == ["[1/2]", "[2/2]"]
     assert all(": 200 in " in line and "-> delivered" in line for line in lines)
-
-
-def test_the_admin_redeliver_action_sends_a_manual_attempt(instance, receiver, now, client, staff):
-    event_log = delivery(instance, now)
-    client.force_login(staff)
-
-    response = client.post(
-        "/admin/events/eventlog/",
-        {"action": "redeliver", "_selected_action": [event_log.pk]},
-        follow=True,
-    )
-
-    assert "Redelivered 1 of 1" in response.content.decode()
-    assert list(event_log.attempts.values_list("trigger", "status_code")) == [("manual", 200)]
-
-
-def test_the_admin_reactivates_notifications(instance, receiver, now, client, staff):
-    Instance.objects.filter(pk=instance.pk).update(notifications_suspended_at=now)
-    queued = delivery(instance, now, status="queued")
-    client.force_login(staff)
-
-    response = client.post(
-        "/admin/integrations/instance/",
-        {"action": "reactivate_notifications", "_selected_action": [instance.pk]},
-        follow=True,
-    )
-
-    assert "sent 1 of 1 queued deliveries" in response.content.decode()
-    assert reload(queued).status == "delivered"
-    instance.refresh_from_db()
-    assert instance.notifications_suspended_at is None
 
 
 def test_the_sweep_task_enqueues_due_deliveries(instance, now, django_capture_on_commit_callbacks):

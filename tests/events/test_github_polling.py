@@ -8,10 +8,10 @@ from responses import matchers
 
 from events.models import Event
 from events.polling import PollError, poll_object
-from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
-from integrations.instances.instance_json import instance_create
+from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
+from integrations.instances import instance_create
 from integrations.models import Instance
-from integrations.provider.client import ProviderClient
+from integrations.provider import ProviderClient
 
 ENABLED = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ISSUES = "https://api.github.com/repos/acme/widgets/issues"

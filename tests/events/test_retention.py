@@ -12,7 +12,7 @@ from events.models import DeliveryAttempt, Event, EventLog, InboundWebhook
 from events.polling import poll_object
 from events.retention import events_prune
 from integrations.models import Instance
-from integrations.provider.client import ProviderClient
+from integrations.provider import ProviderClient
 from tests.events.conftest import at
 from tests.events.factories import DeliveryAttemptFactory, EventFactory, EventLogFactory
 from tests.factories import InstanceFactory, PollerObjectFactory

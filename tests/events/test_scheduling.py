@@ -7,7 +7,7 @@ from django_q.models import OrmQ, Schedule
 from events.polling import PollError, PollSkipped, poll_object
 from events.scheduling import due_pollers_claim, poller_claim
 from events.tasks import dispatch_due_polls, schedules_setup
-from integrations.provider.client import ProviderClient
+from integrations.provider import ProviderClient
 from tests.factories import InstanceFactory, PollerObjectFactory
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from events.models import Event, EventLog
 from events.tasks import dispatch_due_polls
-from integrations.instances.instance_json import instance_create
+from integrations.instances import instance_create
 from tests.events.conftest import at, desk_instance_json
 from tests.processes import start_worker, stop, wait_for
 from tests.receiver import Receiver

@@ -11,7 +11,7 @@ from django.db import connection
 
 from events.models import Event, EventLog
 from events.tasks import dispatch_due_polls
-from integrations.instances.instance_json import instance_create
+from integrations.instances import instance_create
 from integrations.models import PollerObject
 from tests.events.conftest import at, desk_instance_json
 from tests.hardening.support import POLL, delivered_changes, outcome, webhook_ids

@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 
 from events.models import DeliveryAttempt, Event, EventLog
 from events.tasks import dispatch_due_polls
-from integrations.instances.instance_json import instance_create
+from integrations.instances import instance_create
 from integrations.models import PollerObject
 from tests.api_helpers import SINCE
 from tests.events.conftest import at, desk_instance_json

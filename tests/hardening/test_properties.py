@@ -13,19 +13,25 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from integrations.elements.loading import ELEMENTS_DIR, read_element_file
+from integrations.elements import ELEMENTS_DIR, read_element_file
+from integrations.instances import InstanceJSONError, instance_json_parse
 from integrations.instances.config import EVENT_KEYS, ParsedInstance
-from integrations.instances.instance_json import InstanceJSONError, instance_json_parse
 from integrations.models import Element
-from integrations.query import ceql
+from integrations.query import (
+    HubError,
+    PlaceholderError,
+    VendorQuery,
+    ceql,
+    render_template,
+    resolve,
+    template_errors,
+)
 from integrations.query.dateformat import (
     DateFormatError,
     format_datetime,
     parse_datetime,
     pattern_errors,
 )
-from integrations.query.hubs import HubError, VendorQuery, resolve
-from integrations.query.placeholders import PlaceholderError, render_template, template_errors
 
 # TRIBUTARY_PROPERTY_EXAMPLES=20000 for a deeper search.
 EXAMPLES = int(os.environ.get("TRIBUTARY_PROPERTY_EXAMPLES", "300"))

@@ -17,9 +17,9 @@ import pytest
 from events.delivery import delivery_send
 from events.models import Event, EventLog
 from events.polling import PollError, poll_object
-from integrations.instances.instance_json import instance_create
+from integrations.instances import instance_create
 from integrations.models import Instance, PollerObject
-from integrations.provider.client import ProviderClient
+from integrations.provider import ProviderClient
 from tests.events.conftest import desk_instance_json
 from tests.hardening.support import change_key, delivered_changes, outcome
 

@@ -26,9 +26,9 @@ from devtools.simulator import DeskSimulator
 from events.delivery import delivery_send
 from events.models import EventLog
 from events.polling import PollError, poll_object
-from integrations.elements.loading import ELEMENTS_DIR, element_upsert, read_element_file
+from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
 from integrations.models import Instance
-from integrations.provider.client import ProviderClient
+from integrations.provider import ProviderClient
 from tests.api_helpers import BASE, client_for
 from tests.events.conftest import desk_instance_json
 from tests.receiver import Answer, Receiver

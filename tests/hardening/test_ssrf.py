@@ -15,11 +15,9 @@ from django.urls import reverse
 from events.delivery import delivery_send
 from events.models import EventLog
 from events.polling import PollError, poll_object
-from integrations.instances.instance_json import InstanceJSONError, instance_create
+from integrations.instances import InstanceJSONError, instance_create
 from integrations.models import Instance, PollerObject
-from integrations.provider.client import ProviderClient
-from integrations.provider.oauth import OAuthError, oauth1_request_token
-from integrations.provider.urlguard import url_problems
+from integrations.provider import OAuthError, ProviderClient, oauth1_request_token, url_problems
 from tests.events.conftest import desk_instance_json
 from tests.events.factories import EventLogFactory
 from tests.factories import InstanceFactory

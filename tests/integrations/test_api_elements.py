@@ -6,7 +6,7 @@ import requests
 import responses
 
 from devtools.simulator import DeskSimulator
-from integrations.elements.loading import element_upsert
+from integrations.elements import element_upsert
 from tests.api_helpers import BASE, client_for, desk_instance_json
 
 CALLBACK = "https://app.example.com/oauth/callback"

@@ -1,7 +1,10 @@
+from __future__ import annotations
+
 from django.core.management.base import BaseCommand, CommandError
 
-from events.delivery import deliveries_due, delivery_send
+from events.delivery import Attempted
 from events.models import DeliveryAttempt
+from events.operations import deliveries_send_due
 
 
 def describe(attempt: DeliveryAttempt) -> str:
@@ -14,6 +17,14 @@ def describe(attempt: DeliveryAttempt) -> str:
     return f"{line}; {attempt.error}" if attempt.error else line
 
 
+def attempt_line(step: Attempted) -> str:
+    """``[2/5] delivery ...``: one attempt of a run, as the commands print it."""
+    if step.attempt is None:
+        return f"[{step.number}/{step.total}] delivery {step.event_log_id}: busy, skipped"
+    step.attempt.event_log.refresh_from_db()
+    return f"[{step.number}/{step.total}] {describe(step.attempt)}"
+
+
 class Command(BaseCommand):
     help = "Send every due delivery now, synchronously, printing a line per attempt."
 
@@ -23,17 +34,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        ids = deliveries_due()
-        if not ids:
+        sent = deliveries_send_due(progress=self._progress)
+        if not sent.event_log_ids:
             self.stdout.write("No delivery is due.")
-            return
-        failed = 0
-        for number, event_log_id in enumerate(ids, start=1):
-            attempt = delivery_send(event_log_id=event_log_id)
-            if attempt is None:
-                continue
-            attempt.event_log.refresh_from_db()
-            self.stdout.write(f"[{number}/{len(ids)}] {describe(attempt)}")
-            failed += not (attempt.status_code and 200 <= attempt.status_code < 300)
-        if failed:
-            raise CommandError(f"{failed} of {len(ids)} deliveries failed.")
+        elif sent.failed:
+            raise CommandError(f"{sent.failed} of {len(sent.event_log_ids)} deliveries failed.")
+
+    def _progress(self, step: Attempted) -> None:
+        # Not sent after all (another worker took it): that worker reports its attempt.
+        if step.attempt is not None:
+            self.stdout.write(attempt_line(step))

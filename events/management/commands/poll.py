@@ -1,8 +1,11 @@
+from __future__ import annotations
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from events.polling import PollError, PollSkipped, poll_object
+from events.operations import PollerNotFound, instance_pollers, poller_poll
+from events.polling import PollError, PollResult, PollSkipped
 from integrations.models import Instance
 
 
@@ -22,24 +25,16 @@ class Command(BaseCommand):
     def handle(self, *args, instance, object_name, dry_run, **options):
         try:
             target = Instance.objects.get(pk=instance)
+            pollers = instance_pollers(instance=target, name=object_name or "")
         except Instance.DoesNotExist:
             raise CommandError(f"No instance with id {instance}.") from None
-        pollers = target.poller_objects.order_by("name")
-        if object_name:
-            pollers = pollers.filter(name=object_name)
-        pollers = list(pollers)
-        if not pollers:
-            known = ", ".join(target.poller_objects.values_list("name", flat=True)) or "none"
-            raise CommandError(
-                f"Instance {instance} has no poller object {object_name!r} (known: {known})."
-                if object_name
-                else f"Instance {instance} has no poller objects."
-            )
+        except PollerNotFound as exc:
+            raise CommandError(str(exc)) from None
         failures = []
         for poller in pollers:
             try:
-                result = poll_object(
-                    poller_object_id=poller.pk, dry_run=dry_run, progress=self._progress
+                result = poller_poll(
+                    poller=poller, background=False, dry_run=dry_run, progress=self._progress
                 )
             except (PollError, PollSkipped) as exc:
                 failures.append(f"{poller.name}: {exc}")
@@ -54,7 +49,7 @@ class Command(BaseCommand):
         if failures:
             raise CommandError(f"{len(failures)} poll(s) failed.")
 
-    def _progress(self, result) -> None:
+    def _progress(self, result: PollResult) -> None:
         # stderr: a long poll shows it is moving, and --json output on stdout stays clean.
         self.stderr.write(
             f"{result.object_type}: page {result.pages}, {result.records} record(s), "
@@ -62,7 +57,7 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def _describe(result) -> str:
+    def _describe(result: PollResult) -> str:
         events = ", ".join(f"{count} {kind}" for kind, count in sorted(result.events.items()))
         before = result.cursor_before.isoformat() if result.cursor_before else "none (baseline)"
         after = result.cursor_after.isoformat() if result.cursor_after else "none"

@@ -1,11 +1,18 @@
+from __future__ import annotations
+
 from django.core.management.base import BaseCommand, CommandError
 
-from events.delivery import delivery_send, instance_notifications_reactivate
+from events.delivery import Attempted
+from events.management.commands.deliver import attempt_line
+from events.operations import notifications_reactivate
 from integrations.models import Instance
 
 
 class Command(BaseCommand):
-    help = "Resume an instance's suspended notifications and send its queued deliveries in order."
+    help = (
+        "Resume an instance's suspended notifications and send its queued deliveries in order, "
+        "printing a line per attempt."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("instance", type=int, help="Instance id")
@@ -15,10 +22,11 @@ class Command(BaseCommand):
         if target is None:
             raise CommandError(f"No instance with id {instance}.")
         was = target.notifications_suspended_reason or "not suspended"
-        ids = instance_notifications_reactivate(instance=target)
         self.stdout.write(f"Notifications of instance {instance} reactivated (was: {was}).")
-        delivered = 0
-        for event_log_id in ids:
-            attempt = delivery_send(event_log_id=event_log_id)
-            delivered += bool(attempt and attempt.status_code and 200 <= attempt.status_code < 300)
-        self.stdout.write(f"Sent {delivered} of {len(ids)} queued deliveries.")
+        sent = notifications_reactivate(
+            instance=target, background=False, progress=self._progress
+        ).deliveries
+        self.stdout.write(f"Sent {sent.delivered} of {len(sent.event_log_ids)} queued deliveries.")
+
+    def _progress(self, step: Attempted) -> None:
+        self.stdout.write(attempt_line(step))

@@ -1,9 +1,12 @@
+from __future__ import annotations
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from events.delivery import deliveries_since, delivery_redeliver
-from events.management.commands.deliver import describe
+from events.delivery import Attempted
+from events.management.commands.deliver import attempt_line
 from events.models import EventLog
+from events.operations import deliveries_redeliver, instance_deliveries_redeliver
 from integrations.models import Instance
 
 
@@ -24,7 +27,9 @@ class Command(BaseCommand):
         if delivery is not None:
             if not EventLog.objects.filter(pk=delivery).exists():
                 raise CommandError(f"No delivery with id {delivery}.")
-            ids = [delivery]
+            sent = deliveries_redeliver(
+                event_log_ids=[delivery], background=False, progress=self._progress
+            )
         elif instance is not None and since:
             moment = parse_datetime(since)
             if moment is None or moment.tzinfo is None:
@@ -35,19 +40,15 @@ class Command(BaseCommand):
             target = Instance.objects.filter(pk=instance).first()
             if target is None:
                 raise CommandError(f"No instance with id {instance}.")
-            ids = list(deliveries_since(instance=target, since=moment).values_list("id", flat=True))
+            sent = instance_deliveries_redeliver(
+                instance=target, since=moment, background=False, progress=self._progress
+            )
         else:
             raise CommandError("Give a delivery id, or --instance ID --since ISO8601.")
-        failed = 0
-        for number, event_log_id in enumerate(ids, start=1):
-            attempt = delivery_redeliver(event_log_id=event_log_id)
-            if attempt is None:
-                self.stdout.write(f"[{number}/{len(ids)}] delivery {event_log_id}: busy, skipped")
-                failed += 1
-                continue
-            attempt.event_log.refresh_from_db()
-            self.stdout.write(f"[{number}/{len(ids)}] {describe(attempt)}")
-            failed += not (attempt.status_code and 200 <= attempt.status_code < 300)
-        self.stdout.write(f"Redelivered {len(ids) - failed} of {len(ids)}.")
-        if failed:
-            raise CommandError(f"{failed} of {len(ids)} redeliveries failed.")
+        total = len(sent.event_log_ids)
+        self.stdout.write(f"Redelivered {sent.delivered} of {total}.")
+        if sent.delivered < total:
+            raise CommandError(f"{total - sent.delivered} of {total} redeliveries failed.")
+
+    def _progress(self, step: Attempted) -> None:
+        self.stdout.write(attempt_line(step))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from integrations.elements.loading import InvalidDefinition, elements_load
+from integrations.elements import InvalidDefinition, elements_load
 
 
 class Command(BaseCommand):
