@@ -3,8 +3,11 @@ hooks that keep the OpenAPI document truthful."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -16,6 +19,20 @@ class NewestFirst(CursorPagination):
     page_size = 50
     page_size_query_param = "pageSize"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        """DRF's cursor with its position checked: a crafted one is a 404, not a database
+        error."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                instant = parse_datetime(cursor.position)
+                valid = instant is not None and instant.astimezone(UTC) is not None
+            except (ValueError, OverflowError):
+                valid = False
+            if not valid:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class ReadOnlyUnlessStaff(BasePermission):

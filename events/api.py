@@ -6,8 +6,12 @@ Everything is reached through the instances the user may see
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -53,6 +57,27 @@ def visible_instance(request: Request, instance_id: int) -> Instance:
     return get_object_or_404(instances_visible_to(user=request.user), pk=instance_id)
 
 
+class InstantField(IsoDateTimeField):
+    """An ISO 8601 date-time, handed to the database in UTC: PostgreSQL refuses offsets past
+    ±15:59 that Python reads, and the instant must fall within the years 1 to 9999 in UTC too
+    (``0001-01-01T00:00:00+01:00`` does not)."""
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                "Enter a date-time between the years 1 and 9999 in UTC.", code="invalid"
+            ) from None
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
+
+
 class EventFilter(django_filters.FilterSet):
     objectType = django_filters.CharFilter(field_name="object_type")
     eventType = django_filters.ChoiceFilter(field_name="event_type", choices=EventType.choices)
@@ -64,10 +89,10 @@ class EventFilter(django_filters.FilterSet):
 
 
 # ``from`` is a Python keyword: add the date range after the class is built.
-EventFilter.base_filters["from"] = django_filters.IsoDateTimeFilter(
+EventFilter.base_filters["from"] = InstantFilter(
     field_name="event_date", lookup_expr="gte", label="Events dated at or after (ISO 8601)"
 )
-EventFilter.base_filters["to"] = django_filters.IsoDateTimeFilter(
+EventFilter.base_filters["to"] = InstantFilter(
     field_name="event_date", lookup_expr="lt", label="Events dated before (ISO 8601)"
 )
 

@@ -5,8 +5,11 @@ The cursor algorithm (docs/architecture.md, "Change capture"):
   ``updated`` value seen, so provider and Tributary clocks never mix;
 - re-reading the overlap is harmless because an Event's version (updated value + content
   hash) is unique per object, so a record already captured is skipped (events/capture.py);
-- Events, EventLogs and the cursor advance commit in one transaction: a failure anywhere
-  leaves the cursor where it was.
+- no transaction is open while a page is fetched: each page's new changes commit in one
+  short transaction with the progress they make (a cursor that passes no record still to
+  be read or stored, see ``_progress_cursor``) and a renewed claim, so a poll that fails, is
+  killed or outlives the task timeout keeps what it stored and resumes from there, and a
+  slow provider never holds a database lock.
 """
 
 from __future__ import annotations
@@ -25,9 +28,17 @@ from events.capture import changes_capture
 from events.classify import RecordError, classify, describe, filter_date
 from events.messages import polling_raw
 from events.models import Source
-from events.scheduling import poll_failed, poll_succeeded, poller_claim, poller_release
+from events.scheduling import (
+    PollerClaim,
+    poll_failed,
+    poll_progressed,
+    poll_succeeded,
+    poller_claim,
+    poller_claim_renew,
+    poller_release,
+)
 from integrations.instances import event_settings
-from integrations.models import Instance, PollerObject
+from integrations.models import PollerObject
 from integrations.provider import PageCapReached, ProviderClient, ProviderError
 from integrations.query import HubError, PlaceholderError, render_template, resolve
 
@@ -37,11 +48,17 @@ MAX_WARNINGS = 20
 
 
 class PollError(Exception):
-    """A poll failed; the cursor stayed and the message is recorded on the PollerObject."""
+    """A poll failed; the message is recorded on the PollerObject, and the cursor stays
+    where the pages stored before the failure took it."""
 
 
 class PollSkipped(Exception):
     """Another worker holds the PollerObject."""
+
+
+class ClaimLost(PollSkipped):
+    """The poll lost its claim mid-way (it outlived its lease and another worker took the
+    PollerObject, or capture was restarted): it stops and stores nothing more."""
 
 
 @dataclass
@@ -90,12 +107,14 @@ class _Poll:
         self,
         poller: PollerObject,
         *,
+        claim: PollerClaim,
         now: datetime,
         dry_run: bool,
         client,
         progress: Callable[[PollResult], None] | None = None,
     ) -> None:
         self.poller = poller
+        self.claim = claim
         self.progress = progress
         self.instance = poller.instance
         self.element = poller.instance.element
@@ -103,11 +122,13 @@ class _Poll:
         self.dry_run = dry_run
         self.client = client
         self.start = window_start(poller, now)
-        self.since = self.start - timedelta(seconds=poller.poll_delay + poller.lookback)
+        self.overlap = timedelta(seconds=poller.poll_delay + poller.lookback)
+        self.since = self.start - self.overlap
+        self.baseline = poller.cursor is None
         # Changes older than this are not events. The first poll is a baseline: nothing
         # from before events were enabled (or the backfill date), though it reads the
         # lookback like every poll.
-        self.floor = self.since if poller.cursor is not None else self.start
+        self.floor = self.start if self.baseline else self.since
         self.batch_size = event_settings(self.instance).batch_size
         self.result = PollResult(
             poller_object_id=poller.pk,
@@ -122,6 +143,11 @@ class _Poll:
         self.rewind_to: datetime | None = None
         self.pending: list[Change] = []
         self.uses_dates = bool((poller.dates_configuration or {}).get("updatedDateField"))
+        # Whether the records come in ascending updated order: the resource's sort is sent
+        # and every record so far kept to it. Progress is saved mid-poll only then.
+        self.ascending = self.uses_dates
+        self.last_updated: datetime | None = None
+        self.saved = self.start
 
     def run(self) -> PollResult:
         at = self.since
@@ -133,7 +159,10 @@ class _Poll:
                 page_size=self.poller.page_size,
                 configuration=self.instance.configuration,
             )
-            resource = self.element.resources.get(query.resource)
+            resource = self.element.resources.get(query.resource) or {}
+            sort = resource.get("sort") or {}
+            self.ascending = self.ascending and bool(sort) and sort.items() <= query.params.items()
+            self.last_updated = None
             before = self.max_seen
             try:
                 for page in self.client.iter_pages(
@@ -141,6 +170,7 @@ class _Poll:
                 ):
                     self.result.pages += 1
                     self._take_page(page.records, query)
+                    self._store_page()
                     if self.progress:
                         self.progress(self.result)
                 break
@@ -154,8 +184,17 @@ class _Poll:
                     ) from None
                 at = self.max_seen - timedelta(seconds=1)
                 self.result.windows += 1
-        self._flush()
-        self.result.cursor_after = self._next_cursor()
+        with transaction.atomic():
+            self._renew()
+            self._flush()
+            self.result.cursor_after = self._next_cursor()
+            if not self.dry_run:
+                poll_succeeded(
+                    poller=self.poller,
+                    summary=self.result.summary(),
+                    cursor=self.result.cursor_after,
+                    now=self.now,
+                )
         return self.result
 
     def _take_page(self, records: list[dict], query) -> None:
@@ -171,12 +210,17 @@ class _Poll:
             except RecordError as exc:
                 self._warn(f"skipped a record: {exc}: {describe(record)}")
                 continue
+            change, updated = classified.change, classified.updated
+            if updated is not None:
+                if self.last_updated is not None and updated < self.last_updated:
+                    self.ascending = False
+                else:
+                    self.last_updated = updated
             compared = filter_date(classified, self.poller)
             if compared is not None and compared <= self.floor:
                 continue
             if self.poller.filter_by_current_date and compared is not None and compared > self.now:
                 continue
-            change, updated = classified.change, classified.updated
             previous = self.seen.get(change.object_id)
             if previous is not None and previous[0] != change.version and previous[1]:
                 self.rewind_to = min(filter(None, [self.rewind_to, previous[1]]))
@@ -184,13 +228,32 @@ class _Poll:
             if updated is not None and (self.max_seen is None or updated > self.max_seen):
                 self.max_seen = updated
             self.pending.append(change)
-        self._flush(full_batches_only=True)
 
-    def _flush(self, *, full_batches_only: bool = False) -> None:
+    def _store_page(self) -> None:
+        """Commit the page's full batches with the progress they make, and a renewed claim,
+        in one short transaction. The cursor moves only with something stored: a poll that
+        stored nothing leaves it where it was."""
+        with transaction.atomic():
+            self._renew()
+            stored = self._flush(full_batches_only=True)
+            cursor = self._progress_cursor() if stored else None
+            if cursor is not None:
+                poll_progressed(poller=self.poller, cursor=cursor)
+                self.saved = cursor
+
+    def _renew(self) -> None:
+        # First in the transaction: on PostgreSQL it locks the PollerObject row until the
+        # commit, so a worker that took the object over cannot interleave.
+        if not poller_claim_renew(claim=self.claim):
+            raise ClaimLost(
+                f"poller object {self.poller.pk} was taken over while it was being polled"
+            )
+
+    def _flush(self, *, full_batches_only: bool = False) -> int:
         """Store what is pending; with ``full_batches_only``, keep a partial batch pending
-        for the next page, so messages stay full."""
+        for the next page, so messages stay full. Returns how many events were stored."""
         if not self.pending:
-            return
+            return 0
         captured = changes_capture(
             instance=self.instance,
             changes=self.pending,
@@ -206,17 +269,44 @@ class _Poll:
         self.result.events.update(captured.events)
         self.result.new_events.extend(captured.new_events)
         self.result.event_log_ids.extend(captured.event_log_ids)
+        for reason in captured.skipped:
+            self._warn(reason)
+        return captured.stored
 
     def _raw(self, batch: Sequence[Change]) -> dict:
         return polling_raw(self.poller.name, [change.record for change in batch], self.now)
 
     def _next_cursor(self) -> datetime:
+        """The cursor once every page of the window has been read."""
         if not self.uses_dates:
             return self.now
         cursor = max(self.start, self.max_seen) if self.max_seen else self.start
         if self.rewind_to is not None:
             cursor = max(self.start, min(cursor, self.rewind_to))
         return cursor
+
+    def _progress_cursor(self) -> datetime | None:
+        """Where the next poll may start should this one stop after the page just stored,
+        or None to leave the saved cursor.
+
+        With records in ascending updated order, any record not read yet (also one that
+        slipped past unseen because a record moved) is at least as new as the newest read,
+        and the next window re-reads the overlap before the cursor. It must not pass a
+        change still held for a full batch either. A baseline poll saves no cursor whose
+        window would reach back before the baseline: the next poll takes the overlap as
+        events, so the first window must have moved past it.
+        """
+        if self.dry_run or not self.ascending:
+            return None
+        cursor = self._next_cursor()
+        held = [change.date for change in self.pending]
+        if held:
+            if None in held:
+                return None
+            cursor = min(cursor, *held)
+        if self.baseline and cursor - self.overlap < self.start:
+            return None
+        return cursor if cursor > self.saved else None
 
     def _warn(self, message: str) -> None:
         if len(self.result.warnings) < MAX_WARNINGS:
@@ -232,43 +322,34 @@ def poll_object(
     client: ProviderClient | None = None,
     progress: Callable[[PollResult], None] | None = None,
 ) -> PollResult:
-    """Poll one PollerObject now. Raises PollSkipped when another worker holds it and
-    PollError (after recording it on the PollerObject) when the poll fails. ``progress`` is
-    called with the result so far after every page."""
+    """Poll one PollerObject now. Raises PollSkipped when another worker holds it (or
+    takes it over mid-poll) and PollError (after recording it on the PollerObject) when the
+    poll fails. ``progress`` is called with the result so far after every page stored."""
     now = now or timezone.now()
-    if not poller_claim(poller_object_id=poller_object_id, now=now):
+    claim = poller_claim(poller_object_id=poller_object_id, now=now)
+    if claim is None:
         raise PollSkipped(f"poller object {poller_object_id} is being polled by another worker")
     try:
         poller = PollerObject.objects.select_related("instance__element").get(pk=poller_object_id)
         client = client or ProviderClient(poller.instance)
         try:
-            with transaction.atomic():
-                result = _Poll(
-                    poller, now=now, dry_run=dry_run, client=client, progress=progress
-                ).run()
-                if not dry_run:
-                    poll_succeeded(
-                        poller=poller, summary=result.summary(), cursor=result.cursor_after, now=now
-                    )
+            return _Poll(
+                poller, claim=claim, now=now, dry_run=dry_run, client=client, progress=progress
+            ).run()
+        except PollSkipped:
+            raise
         except (ProviderError, HubError, PlaceholderError, PollError) as exc:
-            _after_failure(poller, client, str(exc), now, dry_run=dry_run)
+            _after_failure(poller, str(exc), now, dry_run=dry_run)
             raise PollError(str(exc)) from exc
         except Exception as exc:
-            _after_failure(poller, client, f"internal error: {exc!r}", now, dry_run=dry_run)
+            _after_failure(poller, f"internal error: {exc!r}", now, dry_run=dry_run)
             raise
-        return result
     finally:
-        poller_release(poller_object_id=poller_object_id)
+        poller_release(claim=claim)
 
 
-def _after_failure(
-    poller: PollerObject, client, message: str, now: datetime, *, dry_run: bool
-) -> None:
-    if getattr(client, "renewed", False):
-        # The renewed OAuth 2 tokens were saved inside the poll's rolled-back transaction,
-        # but the provider may already have spent the old refresh token: keep the new ones.
-        Instance.objects.filter(pk=poller.instance_id).update(
-            provider_data=client.instance.provider_data
-        )
+def _after_failure(poller: PollerObject, message: str, now: datetime, *, dry_run: bool) -> None:
+    # What the poll stored before it failed stays, with its progress; renewed OAuth 2 tokens
+    # were saved when they came (no transaction is open while the provider is asked).
     if not dry_run:
         poll_failed(poller=poller, message=message, now=now)

@@ -8,6 +8,7 @@ is in ``events/tasks.py``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from events.capture import storable_json, storable_text
 from integrations.models import PollerObject
 
 log = logging.getLogger(__name__)
@@ -29,18 +31,45 @@ def lease_duration() -> timedelta:
     return timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
 
 
-def poller_claim(*, poller_object_id: int, now: datetime) -> bool:
+@dataclass
+class PollerClaim:
+    """One poll's hold on a PollerObject. ``lease`` is the ``locked_until`` value only this
+    claim wrote: every later write of the poll is conditional on it, so a poll that lost its
+    claim (it outlived the lease and another worker took the object, or an operator
+    restarted capture) stores nothing more."""
+
+    poller_object_id: int
+    lease: datetime
+
+
+def poller_claim(*, poller_object_id: int, now: datetime) -> PollerClaim | None:
     """Take the PollerObject for one poll: 1 row updated means it is ours."""
+    lease = now + lease_duration()
     updated = (
         PollerObject.objects.filter(pk=poller_object_id)
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(locked_until=now + lease_duration())
+        .update(locked_until=lease)
     )
-    return updated == 1
+    return PollerClaim(poller_object_id, lease) if updated == 1 else None
 
 
-def poller_release(*, poller_object_id: int) -> None:
-    PollerObject.objects.filter(pk=poller_object_id).update(locked_until=None)
+def poller_claim_renew(*, claim: PollerClaim) -> bool:
+    """Extend the claim to one lease from now; False when it was lost. A poll renews it
+    with every page it stores, so a long poll keeps its claim."""
+    lease = max(claim.lease, timezone.now() + lease_duration())
+    updated = PollerObject.objects.filter(
+        pk=claim.poller_object_id, locked_until=claim.lease
+    ).update(locked_until=lease)
+    if updated != 1:
+        return False
+    claim.lease = lease
+    return True
+
+
+def poller_release(*, claim: PollerClaim) -> None:
+    PollerObject.objects.filter(pk=claim.poller_object_id, locked_until=claim.lease).update(
+        locked_until=None
+    )
 
 
 def pollers_due(*, now: datetime) -> QuerySet[PollerObject]:
@@ -74,6 +103,12 @@ def due_pollers_claim(*, now: datetime | None = None, limit: int = 500) -> list[
     return [poller.pk for poller in due]
 
 
+def poll_progressed(*, poller: PollerObject, cursor: datetime) -> None:
+    """Save a running poll's progress: the next poll starts from ``cursor`` should this one
+    not finish."""
+    PollerObject.objects.filter(pk=poller.pk).update(cursor=cursor)
+
+
 def poll_succeeded(
     *, poller: PollerObject, summary: dict, cursor: datetime | None, now: datetime
 ) -> None:
@@ -81,7 +116,7 @@ def poll_succeeded(
     poller.cursor = cursor
     poller.last_poll_at = now
     poller.last_success_at = now
-    poller.last_result = summary
+    poller.last_result = storable_json(summary)
     poller.last_error = ""
     poller.consecutive_failures = 0
     interval = timedelta(minutes=poller.instance.effective_refresh_interval)
@@ -108,7 +143,7 @@ def poll_failed(*, poller: PollerObject, message: str, now: datetime) -> None:
     backoff = min(interval * (2 ** min(failures, 10)), max(MAX_BACKOFF, interval))
     PollerObject.objects.filter(pk=poller.pk).update(
         last_poll_at=now,
-        last_error=message[:4000],
+        last_error=storable_text(message[:4000]),
         last_error_at=now,
         consecutive_failures=failures,
         next_poll_at=now + backoff,

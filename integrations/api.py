@@ -102,9 +102,10 @@ class ElementDetail(APIView):
         return Response(element_render(element, with_definition=True))
 
 
-def _oauth_query(request: Request, element: Element) -> tuple[dict, dict]:
-    """The validated OAuth query parameters and the configuration they stand for."""
-    query = OAuthQuerySerializer(data=request.query_params)
+def _oauth_query(data: object, element: Element) -> tuple[dict, dict]:
+    """The validated OAuth parameters (a query string, or a POST's JSON body) and the
+    configuration they stand for."""
+    query = OAuthQuerySerializer(data=data)
     query.is_valid(raise_exception=True)
     params = query.validated_data
     configuration = {}
@@ -132,16 +133,35 @@ def _auth_type(element: Element) -> str:
 
 
 class ElementOAuthToken(APIView):
+    """Cloud Elements documents a GET with the app's secret in the query string, where web
+    servers and proxies write it to their access logs: POST takes the same parameters as a
+    JSON body, and is the way to call it; GET stays for Cloud Elements' clients."""
+
+    @extend_schema(
+        tags=ELEMENTS,
+        operation_id="elements_oauth_token_create",
+        summary="OAuth 1.0a: obtain a request token and secret from the provider",
+        request=OAuthQuerySerializer,
+        responses=OAuthTokenSerializer,
+    )
+    def post(self, request: Request, key: str) -> Response:
+        return self._request_token(key, request.data)
+
     @extend_schema(
         tags=ELEMENTS,
         operation_id="elements_oauth_token",
-        summary="OAuth 1.0a: obtain a request token and secret from the provider",
+        summary="OAuth 1.0a request token, Cloud Elements' form: use POST, which keeps "
+        "apiSecret out of the URL and so out of access logs",
         parameters=[OAuthQuerySerializer],
         responses=OAuthTokenSerializer,
+        deprecated=True,
     )
     def get(self, request: Request, key: str) -> Response:
+        return self._request_token(key, request.query_params)
+
+    def _request_token(self, key: str, data: object) -> Response:
         element = get_object_or_404(Element, key=key)
-        params, configuration = _oauth_query(request, element)
+        params, configuration = _oauth_query(data, element)
         if _auth_type(element) != "oauth1":
             raise ValidationError(
                 f"The {key} element does not use OAuth 1.0a; use /elements/{key}/oauth/url."
@@ -167,7 +187,7 @@ class ElementOAuthUrl(APIView):
     )
     def get(self, request: Request, key: str) -> Response:
         element = get_object_or_404(Element, key=key)
-        params, configuration = _oauth_query(request, element)
+        params, configuration = _oauth_query(request.query_params, element)
         kind = _auth_type(element)
         if kind == "oauth1":
             _require(params, "requestToken", why="for an OAuth 1.0a authorize URL")

@@ -12,8 +12,10 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from core.json import loads_bounded
 from integrations.elements import validate_definition
 from integrations.instances import (
     InstanceJSONError,
@@ -38,24 +40,55 @@ KEY_FIELDS = {
 }
 
 
-class PrettyJSONField(forms.JSONField):
+def _loads(text: str) -> Any:
+    # As deep as the API accepts (project/api_parsers.py), as large as a request may be.
+    return loads_bounded(text, max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+class BoundedJSONField(forms.JSONField):
+    """A JSON textarea parsed within ``core.json``'s limits: Django's own field recurses once
+    per level of nesting, so ``[`` typed 100,000 times would be a server error rather than a
+    form error. ``invalid_hint`` ends each message about the input."""
+
+    invalid_hint = ""
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or not isinstance(value, str) or not value.strip():
+            return super().to_python(value)
+        try:
+            converted = _loads(value)
+        except json.JSONDecodeError as exc:
+            # The message must not quote the input: it may hold secrets.
+            raise ValidationError(
+                f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
+                + self.invalid_hint,
+                code="invalid",
+            ) from None
+        except ValueError as exc:  # over a limit, or NaN, Infinity, 1e999
+            message = str(exc)
+            raise ValidationError(
+                f"{message[:1].upper()}{message[1:]}." + self.invalid_hint, code="invalid"
+            ) from None
+        return forms.fields.JSONString(converted) if isinstance(converted, str) else converted
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # What was typed is shown again as typed when it does not parse (Django parses it
+        # here a second time, unbounded).
+        if self.disabled or data is None:
+            return super().bound_data(data, initial)
+        try:
+            return _loads(data)
+        except ValueError:
+            return forms.fields.InvalidJSONInput(data)
+
+
+class PrettyJSONField(BoundedJSONField):
     """A JSON textarea that shows its value indented and reports syntax errors by position."""
 
     def __init__(self, *, rows: int = 10, indent: int | None = 2, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": rows, "style": MONOSPACE}))
         self.indent = indent
         super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> Any:
-        if isinstance(value, str) and value.strip():
-            try:
-                json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValidationError(
-                    f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
-                    code="invalid",
-                ) from None
-        return super().to_python(value)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, forms.fields.InvalidJSONInput):
@@ -72,8 +105,12 @@ class WriteOnlyTextarea(forms.Textarea):
         return None
 
 
-class WriteOnlyJSONObjectField(forms.JSONField):
+class WriteOnlyJSONObjectField(BoundedJSONField):
     """An optional JSON object typed in by hand and never shown again."""
+
+    invalid_hint = (
+        ' Enter a JSON object such as {"key": "new value"}; it was not kept, type it again.'
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -81,25 +118,11 @@ class WriteOnlyJSONObjectField(forms.JSONField):
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> Any:
-        if isinstance(value, str) and value.strip():
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                # The message must not quote the input: it holds secrets.
-                raise ValidationError(
-                    f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
-                    'Enter a JSON object such as {"key": "new value"}; it was not kept, '
-                    "type it again.",
-                    code="invalid",
-                ) from None
         value = super().to_python(value)
         if value in (None, ""):
             return {}
         if not isinstance(value, dict):
-            raise ValidationError(
-                'Enter a JSON object such as {"key": "new value"}; it was not kept, type it again.',
-                code="not_object",
-            )
+            raise ValidationError(self.invalid_hint.strip(), code="not_object")
         return value
 
     def has_changed(self, initial: Any, data: Any) -> bool:

@@ -9,9 +9,14 @@ from django.db.models import Q
 
 from integrations.crypto import EncryptedJSONField
 
-# Configuration keys that always hold secrets, whatever the element says.
+# Configuration keys that always hold secrets, whatever the element says. The app's callback
+# headers carry its API keys and tokens: their values are secrets too.
 SECRET_CONFIG_KEYS = frozenset(
-    {"event.notification.signature.key", "event.notification.basic.password"}
+    {
+        "event.notification.signature.key",
+        "event.notification.basic.password",
+        "event.notification.callback.headers",
+    }
 )
 # A key whose last dotted segment is one of these is a secret (oauth.api.secret, ...).
 SECRET_KEY_SEGMENTS = frozenset({"secret", "password", "token", "apitoken", "privatekey"})

@@ -99,7 +99,10 @@ class OAuthQuerySerializer(serializers.Serializer):
     apiKey = serializers.CharField(
         required=False, help_text="OAuth 1 consumer key / OAuth 2 client id."
     )
-    apiSecret = serializers.CharField(required=False)
+    apiSecret = serializers.CharField(
+        required=False,
+        help_text="OAuth 1 consumer secret: send it in a POST body, never in a query string.",
+    )
     callbackUrl = serializers.URLField(required=False)
     requestToken = serializers.CharField(
         required=False, help_text="OAuth 1: the request token from /oauth/token."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -75,6 +76,11 @@ TRIBUTARY_DEV_TOOLS = env_bool("TRIBUTARY_DEV_TOOLS", DEBUG)
 TRIBUTARY_INBOX_ENABLED = TRIBUTARY_DEV_TOOLS and env_bool("TRIBUTARY_INBOX_ENABLED", True)
 TRIBUTARY_PROVIDER_TIMEOUT = env_int("TRIBUTARY_PROVIDER_TIMEOUT", 30, minimum=1)
 TRIBUTARY_DELIVERY_TIMEOUT = env_int("TRIBUTARY_DELIVERY_TIMEOUT", 15, minimum=1)
+# Every outbound request is bounded: the two timeouts above are each attempt's deadline for
+# all of it (connect, headers and body), and an answer is read up to these many bytes (a
+# callback's, up to its first 20 KB, kept with the attempt; the rest is not read).
+TRIBUTARY_PROVIDER_MAX_BYTES = env_int("TRIBUTARY_PROVIDER_MAX_BYTES", 50 * 1024**2, minimum=1024)
+TRIBUTARY_OAUTH_MAX_BYTES = env_int("TRIBUTARY_OAUTH_MAX_BYTES", 1024**2, minimum=1024)
 # Seconds after the first failed attempt at which each retry is due (Cloud Elements: 4^x for
 # x = 1..9, the last a little under 73 hours), each with ±TRIBUTARY_RETRY_JITTER.
 TRIBUTARY_RETRY_SCHEDULE = env_int_list("TRIBUTARY_RETRY_SCHEDULE", [4**x for x in range(1, 10)])
@@ -147,6 +153,27 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "/events/log/"
 
+# Login throttling (django-axes), on the admin's and the event log's login pages: after
+# TRIBUTARY_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# username cannot log in from there, not even with the right password, until
+# TRIBUTARY_LOGIN_COOLOFF_MINUTES have passed without another try; the page says so (429).
+# A login resets the count. Per username and address: a stranger cannot lock a user out.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("TRIBUTARY_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("TRIBUTARY_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_CLIENT_IP_CALLABLE = "project.throttling.client_address"
+# Failed attempts are kept (and expire with the cool-off); a log of every login is not.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no banner at every start; a lockout is still logged as a warning
+
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 # HTTPS only, outside debug. Behind a proxy that terminates TLS, set
@@ -174,8 +201,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # The Apps API (project/api_urls.py): JSON bodies only, one error shape, per-token limits.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "project.api_errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["project.api_parsers.BoundedJSONParser"],
+    # The API's error shape (project/api_errors.py), after a 401 is counted as anonymous.
+    "EXCEPTION_HANDLER": "project.throttling.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
         "rest_framework.throttling.AnonRateThrottle",
@@ -185,8 +213,26 @@ REST_FRAMEWORK = {
         "anon": env_str("TRIBUTARY_API_ANON_RATE", "60/minute"),
     },
 }
+# Clients are told apart by address (the API's throttles, the login lockout): REMOTE_ADDR, or
+# behind TRIBUTARY_TRUSTED_PROXIES proxies the address the nearest one put in X-Forwarded-For;
+# never that header alone, in which a client could name a new address on every request.
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("TRIBUTARY_TRUSTED_PROXIES", 0, minimum=0)
 # Request bodies over 1 MiB are refused (the API answers 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRIBUTARY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# Inbound webhooks (events/webhook_views.py): requests per client address and element, a DRF
+# rate such as "600/minute" (empty: no limit); over it, 429 with Retry-After. Counted in the
+# cache: per process with the default local-memory cache, shared with a shared cache.
+TRIBUTARY_WEBHOOK_RATE = env_str("TRIBUTARY_WEBHOOK_RATE", "600/minute").strip()
+_webhook_count, _, _webhook_period = TRIBUTARY_WEBHOOK_RATE.partition("/")
+if TRIBUTARY_WEBHOOK_RATE and not (
+    _webhook_count.isdigit()
+    and int(_webhook_count) > 0
+    and _webhook_period in {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+):
+    raise ImproperlyConfigured(
+        f"TRIBUTARY_WEBHOOK_RATE={TRIBUTARY_WEBHOOK_RATE!r} is not a rate: use a number of "
+        "requests per second, minute, hour or day, such as 600/minute (empty: no limit)."
+    )
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tributary API",

@@ -1,27 +1,33 @@
 """Sending one delivery: claim it, write the attempt, POST, record the outcome.
 
 Every attempt is written before it is sent and updated with the outcome, so each one is on
-record even when the worker dies in between.
+record even when the worker dies in between. Whatever fails while the request is built or
+sent (a setting saved before it was checked, an error in the HTTP client) is that attempt's
+recorded failure, retried on the schedule: it never leaves the delivery held and unanswered.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import requests
 from django.utils import timezone
 
-from events.delivery.signing import redacted, request_headers
+from core.http import url_without_credentials
+from events.delivery.signing import RequestProblem, redacted, request_headers
 from events.delivery.state import (
     delivery_claim,
     delivery_outcome_record,
     delivery_queue,
     delivery_restart,
 )
-from events.delivery.transport import no_callback_url, post
+from events.delivery.transport import Response, no_callback_url, post
 from events.models import DeliveryAttempt, EventLog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,18 @@ def delivery_send(
     if instance.notifications_suspended_at and not manual:
         delivery_queue(event_log_id=event_log_id)
         return None
-    body = event_log.body.encode()
-    headers = request_headers(event_log, body, now=now)
+    body, headers, problem = _request(event_log, now=now)
     attempt = DeliveryAttempt.objects.create(
         event_log=event_log, started_at=now, request_headers=redacted(headers), trigger=trigger
     )
-    if instance.callback_url:
-        response = post(instance.callback_url, body, headers, session=session)
+    if problem:
+        response = _not_sent(problem)
+    elif instance.callback_url:
+        response = _post(instance.callback_url, body, headers, session=session)
     else:
         response = no_callback_url()
+    # An error may quote a URL (a redirect's Location): never with its credentials.
+    response = replace(response, error=url_without_credentials(response.error))
     attempt.status_code = response.status_code
     attempt.response_body = response.body
     attempt.duration_ms = response.duration_ms
@@ -72,6 +81,38 @@ def delivery_send(
     attempt.save(update_fields=["status_code", "response_body", "duration_ms", "error"])
     delivery_outcome_record(event_log=event_log, response=response, now=now)
     return attempt
+
+
+def _request(event_log: EventLog, *, now: datetime) -> tuple[bytes, dict[str, str], str]:
+    """The body and headers to send, or why the request cannot be built."""
+    try:
+        body = event_log.body.encode()
+        return body, request_headers(event_log, body, now=now), ""
+    except RequestProblem as exc:
+        return b"", {}, str(exc)
+    except Exception as exc:
+        log.exception("delivery %s: its request could not be built", event_log.pk)
+        return b"", {}, f"not sent: the request could not be built ({type(exc).__name__})"
+
+
+def _post(
+    url: str, body: bytes, headers: dict[str, str], *, session: requests.Session | None
+) -> Response:
+    try:
+        return post(url, body, headers, session=session)
+    except Exception as exc:
+        # The HTTP client gave up on the request (a header value it cannot encode, say). Its
+        # message may quote a header value, a secret: only the error's type is kept.
+        log.warning(
+            "POST to %s failed before an answer: %s",
+            url_without_credentials(url),
+            type(exc).__name__,
+        )
+        return _not_sent(f"not sent: the HTTP client failed ({type(exc).__name__})")
+
+
+def _not_sent(error: str) -> Response:
+    return Response(status_code=None, body="", duration_ms=0, error=error)
 
 
 def delivery_redeliver(*, event_log_id: int, now: datetime | None = None) -> DeliveryAttempt | None:

@@ -10,12 +10,17 @@ from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
 
-from core.http import redacted_headers
+from core.http import delivery_headers_shown
 from events.models import EventLog
 from integrations.instances import event_settings
 from integrations.provider import USER_AGENT
 
 STANDARD_WEBHOOKS_PREFIX = "whsec_"
+
+
+class RequestProblem(Exception):
+    """The request cannot be built as the instance is configured; the message says which
+    setting and why, without quoting a secret."""
 
 
 def elements_signature(key: str, body: bytes) -> str:
@@ -33,7 +38,16 @@ def standard_webhook(key: str) -> Webhook:
 
 
 def request_headers(event_log: EventLog, body: bytes, *, now: datetime) -> dict[str, str]:
+    """The headers of the delivery's request. Raises RequestProblem when a setting it is
+    built from is not valid (a row saved before that setting was checked): sending without
+    the configured headers, signatures or Basic auth would be sending something else."""
     configured = event_settings(event_log.instance)
+    if configured.delivery_problems:
+        raise RequestProblem(
+            "not sent: "
+            + "; ".join(configured.delivery_problems)
+            + ". Correct the instance's settings; the delivery is retried as scheduled."
+        )
     delivery_id = str(event_log.delivery_id)
     headers = {
         "Content-Type": "application/json",
@@ -56,5 +70,6 @@ def request_headers(event_log: EventLog, body: bytes, *, now: datetime) -> dict[
 
 
 def redacted(headers: dict[str, str]) -> dict[str, str]:
-    """The headers as an attempt records them: without the credentials."""
-    return redacted_headers(headers)
+    """The headers as an attempt records them: Tributary's own as sent; Basic auth and the
+    app's callback headers, which are secrets, as ``<redacted>``."""
+    return delivery_headers_shown(headers)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from core.http import is_success
+from core.http import AnswerTooSlow, bounded_request, is_success
 from integrations.provider import (
     UnsafeURL,
     connection_problem,
@@ -21,6 +21,7 @@ from integrations.provider import (
     url_problems,
 )
 
+# The first bytes of a callback's answer kept with the attempt.
 RESPONSE_LIMIT = 20 * 1024
 
 _sessions: dict[int, requests.Session] = {}
@@ -48,25 +49,38 @@ class Response:
 def post(
     url: str, body: bytes, headers: dict[str, str], *, session: requests.Session | None = None
 ) -> Response:
+    """POST ``body``; the answer is read for at most TRIBUTARY_DELIVERY_TIMEOUT from the
+    start, and only its first RESPONSE_LIMIT bytes are read and kept: the rest is never
+    read (the connection is closed), so a big answer is no failure."""
     started = time.monotonic()
+    seconds = settings.TRIBUTARY_DELIVERY_TIMEOUT
     problems = url_problems(url)
     if problems:
         return Response(None, "", 0, f"refused: {problems[0]}")
     try:
-        answer = (session or _session()).post(
+        answer = bounded_request(
+            session or _session(),
+            "POST",
             url,
             data=body,
             headers=headers,
-            timeout=settings.TRIBUTARY_DELIVERY_TIMEOUT,
+            seconds=seconds,
+            max_bytes=RESPONSE_LIMIT,
+            truncate=True,
             allow_redirects=False,
         )
-    except requests.Timeout:
+    except AnswerTooSlow as exc:
         return Response(
             None,
             "",
             _elapsed(started),
-            f"no answer within {settings.TRIBUTARY_DELIVERY_TIMEOUT} s",
+            f"no complete answer within {seconds} s (the body of its "
+            f"{exc.response.status_code} answer was still arriving)",
             timed_out=True,
+        )
+    except requests.Timeout:
+        return Response(
+            None, "", _elapsed(started), f"no answer within {seconds} s", timed_out=True
         )
     except requests.RequestException as exc:
         return Response(
@@ -74,7 +88,7 @@ def post(
         )
     except UnsafeURL as exc:
         return Response(None, "", _elapsed(started), str(exc))
-    text = answer.content[:RESPONSE_LIMIT].decode("utf-8", errors="replace")
+    text = answer.content.decode("utf-8", errors="replace")
     error = ""
     if 300 <= answer.status_code < 400:
         error = f"redirect to {answer.headers.get('Location', '?')} not followed"

@@ -1,6 +1,7 @@
 """One delivery's page: its events and attempts, the message and its raw part shown up to
-``DISPLAY_LIMIT`` characters, the headers last sent (credentials redacted) and the
-deliveries just before and after it of the same objects."""
+``DISPLAY_LIMIT`` characters, the headers last sent (credentials and the app's callback
+headers redacted) and the deliveries just before and after it of the same objects. Errors
+are shown with the credentials of any URL they quote masked."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from core.http import redacted_headers
+from core.http import delivery_headers_shown, url_without_credentials
 from events.eventlog.inert import inert
 from events.models import DeliveryAttempt, Event, EventLog
 
@@ -74,6 +75,11 @@ def delivery_detail(*, event_log: EventLog) -> Detail:
         )
     )
     attempts = list(event_log.attempts.order_by("started_at", "id"))
+    # Recorded before errors were stored masked, an error may quote a URL's credentials:
+    # the page shows these copies, which are never saved.
+    event_log.last_error = url_without_credentials(event_log.last_error)
+    for attempt in attempts:
+        attempt.error = url_without_credentials(attempt.error)
     message = message_of(event_log)
     message_text = pretty(message) if message is not None else event_log.body
     headers = attempts[-1].request_headers if attempts else {}
@@ -87,7 +93,7 @@ def delivery_detail(*, event_log: EventLog) -> Detail:
         body=exact(event_log.body) if len(event_log.body) <= DISPLAY_LIMIT else "",
         headers=[
             (inert(name), inert(str(value)))
-            for name, value in redacted_headers(headers or {}).items()
+            for name, value in delivery_headers_shown(headers or {}).items()
         ],
         previous=previous,
         next=following,

@@ -3,6 +3,7 @@ applied to deliveries without joins; and the options the filter form offers."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -13,6 +14,10 @@ from core.changes import EventType
 from events.eventlog.access import User, instances_visible
 from events.models import Event, EventLog
 from integrations.models import Element
+
+# Ids are ASCII digits up to the largest value a database id column holds.
+_ID = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -31,24 +36,32 @@ class Filters:
     def from_query(cls, query: Any) -> Filters:
         """Parse request.GET; a bad value is dropped and explained in ``errors``."""
         errors: list[str] = []
-        instance = _int(query.get("instance", ""), "instance", errors)
-        event_type = query.get("event_type", "").strip().upper()
+
+        def text(name: str, label: str) -> str:
+            return _text(query.get(name, ""), label, errors)
+
+        instance = _id(text("instance", "instance"), "instance", errors)
+        event_type = text("event_type", "event type").upper()
         if event_type and event_type not in EventType.values:
-            errors.append(f"Unknown event type {event_type!r}: use {', '.join(EventType.values)}.")
+            errors.append(
+                f"Unknown event type {_shown(event_type)}: use {', '.join(EventType.values)}."
+            )
             event_type = ""
-        status = query.get("status", "").strip().lower()
+        status = text("status", "status").lower()
         if status and status not in EventLog.Status.values:
-            errors.append(f"Unknown status {status!r}: use {', '.join(EventLog.Status.values)}.")
+            errors.append(
+                f"Unknown status {_shown(status)}: use {', '.join(EventLog.Status.values)}."
+            )
             status = ""
         return cls(
             instance=instance,
-            element=query.get("element", "").strip(),
-            object_type=query.get("object_type", "").strip(),
+            element=text("element", "element"),
+            object_type=text("object_type", "object type"),
             event_type=event_type,
             status=status,
-            since=_date(query.get("since", ""), "from", errors),
-            until=_date(query.get("until", ""), "to", errors),
-            object_id=query.get("q", "").strip(),
+            since=_date(text("since", "'from' date"), "from", errors),
+            until=_date(text("until", "'to' date"), "to", errors),
+            object_id=text("q", "object id"),
             errors=tuple(errors),
         )
 
@@ -79,29 +92,42 @@ class Filters:
             rows = rows.filter(Exists(Event.objects.filter(events, event_log_id=OuterRef("pk"))))
         if dates and self.since:
             rows = rows.filter(created_at__gte=_start_of(self.since))
-        if dates and self.until:
+        # The last day there is has no next day: it bounds nothing.
+        if dates and self.until and self.until < date.max:
             rows = rows.filter(created_at__lt=_start_of(self.until + timedelta(days=1)))
         return rows
 
 
-def _int(value: str, name: str, errors: list[str]) -> int | None:
+def _shown(value: str) -> str:
+    """A value as an error message quotes it, cut short."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def _text(value: str, label: str, errors: list[str]) -> str:
     value = value.strip()
+    # PostgreSQL cannot compare a string holding NUL: refused here rather than by the database.
+    if "\x00" in value:
+        errors.append(f"The {label} must not contain a NUL character.")
+        return ""
+    return value
+
+
+def _id(value: str, name: str, errors: list[str]) -> int | None:
     if not value:
         return None
-    if value.isdigit():
+    if _ID.fullmatch(value) and int(value) <= MAX_ID:
         return int(value)
-    errors.append(f"The {name} must be a number, not {value!r}.")
+    errors.append(f"The {name} must be an id (a whole number), not {_shown(value)}.")
     return None
 
 
 def _date(value: str, name: str, errors: list[str]) -> date | None:
-    value = value.strip()
     if not value:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors.append(f"The '{name}' date must look like 2024-05-31, not {value!r}.")
+        errors.append(f"The '{name}' date must look like 2024-05-31, not {_shown(value)}.")
         return None
 
 

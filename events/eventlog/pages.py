@@ -3,28 +3,40 @@ so there is no COUNT and no OFFSET, whatever the page."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Q
 
 from events.eventlog.access import User, deliveries_visible
-from events.eventlog.filters import Filters
+from events.eventlog.filters import MAX_ID, Filters
 from events.models import Event, EventLog
 
 PAGE_SIZE = 50
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# <microseconds since the epoch>.<id>; no instant a datetime holds has more than 18 digits.
+_CURSOR = re.compile(r"([0-9]{1,18})\.([0-9]{1,19})")
+
+
 def cursor_of(event_log: EventLog) -> str:
-    micros = int(event_log.created_at.timestamp() * 1_000_000)
+    micros = (event_log.created_at - _EPOCH) // _MICROSECOND
     return f"{micros}.{event_log.pk}"
 
 
 def parse_cursor(value: str) -> tuple[datetime, int] | None:
-    micros, _, pk = value.partition(".")
-    if not (micros.isdigit() and pk.isdigit()):
+    """The (created_at, id) of a cursor, or None for one no page handed out (the first page
+    is shown)."""
+    match = _CURSOR.fullmatch(value)
+    if not match or int(match[2]) > MAX_ID:
         return None
-    return datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), int(pk)
+    try:
+        return _EPOCH + int(match[1]) * _MICROSECOND, int(match[2])
+    except OverflowError:  # past the year 9999
+        return None
 
 
 @dataclass
@@ -63,9 +75,8 @@ def deliveries_for(
         found = list(rows.order_by("created_at", "id")[: limit + 1])
         more_newer = len(found) > limit
         logs = found[:limit][::-1]
-        newer, older = (cursor_of(logs[0]) if more_newer else None), cursor_of(logs[-1])
-        if not logs:
-            older = None
+        newer = cursor_of(logs[0]) if more_newer else None
+        older = cursor_of(logs[-1]) if logs else None
     else:
         if older_than:
             created, pk = older_than

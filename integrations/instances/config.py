@@ -16,8 +16,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
+from integrations.instances.notification_config import (
+    BASIC_USERNAME,
+    CALLBACK_HEADERS,
+    authorization_problems,
+    basic_username,
+    callback_headers,
+    callback_url,
+    signature_key,
+    text,
+)
 from integrations.instances.pollers_config import (
     POLLER_CONFIGURATION,
     POLLER_URLS,
@@ -37,7 +46,9 @@ ENABLED = "event.notification.enabled"
 VENDOR_TYPE = "event.vendor.type"
 CALLBACK_URL = "event.notification.callback.url"
 REFRESH_INTERVAL = "event.poller.refresh_interval"
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# A URL rendered with its credentials masked (core.http.url_without_credentials).
+_MASKED_URL = f"://{MASK}@"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class InstanceJSONError(Exception):
@@ -71,43 +82,10 @@ def _vendor_type(value: Any) -> str:
     raise Invalid(f"must be 'polling' or 'webhook', got {show(value)}")
 
 
-def _http_url(value: Any) -> str:
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid(f"must be an absolute http(s) URL, got {show(value)}")
-    if len(value) > 2000:
-        raise Invalid("must be at most 2000 characters")
-    return value
-
-
-def _callback_url(value: Any) -> str:
-    url = _http_url(value)
-    problems = url_problems(url)
-    if problems:
-        raise Invalid(problems[0])
-    return url
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise Invalid(f"must be a string, got {show(value)}")
-    return value
-
-
 def _identifier(value: Any) -> str | int:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise Invalid(f"must be a string, got {show(value)}")
     return value
-
-
-def _headers(value: Any) -> dict[str, str]:
-    headers = to_json_object(value)
-    for name, header in headers.items():
-        if not _HEADER_NAME.match(name):
-            raise Invalid(f"{show(name)} is not a valid header name")
-        if not isinstance(header, str) or "\r" in header or "\n" in header:
-            raise Invalid(f"header {name} must be a one-line string, got {show(header)}")
-    return headers
 
 
 def _date_time(value: Any) -> str:
@@ -155,21 +133,21 @@ def _element_value(value: Any) -> str | int | float | bool:
 EVENT_KEYS = {
     ENABLED: to_bool,
     VENDOR_TYPE: _vendor_type,
-    CALLBACK_URL: _callback_url,
+    CALLBACK_URL: callback_url,
     REFRESH_INTERVAL: lambda value: to_int(value, minimum=1),
     POLLER_CONFIGURATION: None,
     POLLER_URLS: None,
-    "event.notification.signature.key": _string,
-    "event.notification.callback.headers": _headers,
+    "event.notification.signature.key": signature_key,
+    CALLBACK_HEADERS: callback_headers,
     "event.notification.batch.size": lambda value: to_int(value, minimum=1, maximum=100),
-    "event.notification.basic.username": _string,
-    "event.notification.basic.password": _string,
+    BASIC_USERNAME: basic_username,
+    "event.notification.basic.password": text,
     "event.poller.backfill.since": _date_time,
     "event.notification.instance.finder": _instance_finder,
     "event.objects": _objects,
     "event.metadata": _metadata,
     "event.notification.subscription.id": _identifier,
-    "event.helper.key": _string,
+    "event.helper.key": text,
 }
 
 
@@ -183,7 +161,9 @@ def instance_json_parse(*, data: Any) -> ParsedInstance:
 
 def parse_for_element(*, element: Element, data: dict[str, Any]) -> ParsedInstance:
     """Validate an instance JSON whose element is already known."""
-    errors: list[str] = []
+    errors = _unstorable_problems(data)
+    if errors:
+        raise InstanceJSONError(errors)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         errors.append("name: required (a non-empty string)")
@@ -222,6 +202,39 @@ def parse_for_element(*, element: Element, data: dict[str, Any]) -> ParsedInstan
     return parsed
 
 
+def _unstorable_problems(data: dict[str, Any]) -> list[str]:
+    """NUL and unpaired UTF-16 surrogates, which JSON lets through and PostgreSQL refuses to
+    store: named by key, never quoted (the value may be a secret)."""
+    paths = [
+        section for section in ("name", "tags", "element") if _holds_unstorable(data.get(section))
+    ]
+    for section, prefix in (("configuration", ""), ("providerData", "providerData.")):
+        value = data.get(section)
+        if not _holds_unstorable(value):
+            continue
+        keys = value.items() if isinstance(value, dict) else []
+        bad = [key for key, item in keys if _holds_unstorable(item) and not _holds_unstorable(key)]
+        paths += [prefix + key for key in bad] or [section]
+    return [
+        f"{path}: holds a NUL character or half of a UTF-16 surrogate pair, which cannot be "
+        "stored; remove it"
+        for path in dict.fromkeys(paths)
+    ]
+
+
+def _holds_unstorable(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and _UNSTORABLE.search(item):
+            return True
+        if isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+    return False
+
+
 def _element(value: Any) -> Element:
     key = value.get("key") if isinstance(value, dict) else None
     element = Element.objects.filter(key=key).first() if isinstance(key, str) else None
@@ -258,17 +271,18 @@ def _parse_configuration(configuration: dict[str, Any], parsed: ParsedInstance) 
             errors.append(_unknown_event_key(key))
         elif value == MASK and element.is_secret_key(key):
             errors.append(f"{key}: {MASK} is the mask shown in place of a secret; give the value")
+        elif isinstance(value, str) and _MASKED_URL in value:
+            errors.append(
+                f"{key}: {MASK} is the mask shown in place of a URL's user and password; "
+                "give them again, or leave the key out to keep the stored value"
+            )
         else:
+            check = EVENT_KEYS.get(key) or (_element_value if key in declared else None)
             try:
-                check = EVENT_KEYS.get(key) or (_element_value if key in declared else None)
                 values[key] = check(value) if check else value
                 continue
             except Invalid as exc:
-                message = str(exc)
-                if element.is_secret_key(key):
-                    # A secret is never repeated, not even in an error message.
-                    message = message.replace(show(value), kind(value))
-                errors.append(f"{key}: {message}")
+                errors.append(f"{key}: {invalid_message(element, key, value, exc)}")
         invalid.add(key)
 
     parsed.events_enabled = values.pop(ENABLED, False)
@@ -299,10 +313,19 @@ def _parse_configuration(configuration: dict[str, Any], parsed: ParsedInstance) 
         if item.get("required") and values.get(key) in (None, "") and key not in invalid:
             errors.append(f"{key}: required")
     errors += _site_problems(element, values)
+    errors += authorization_problems(values)
     for key, value in values.items():
         target = parsed.secrets if element.is_secret_key(key) else parsed.configuration
         target[key] = value
     return errors
+
+
+def invalid_message(element: Element, key: str, value: Any, exc: Invalid) -> str:
+    """Why ``value`` of ``key`` was refused. A secret is never repeated, not even in an
+    error message: for a secret key, the message names what the value is (a string, ...)."""
+    if element.is_secret_key(key):
+        return str(exc).replace(show(value), kind(value))
+    return str(exc)
 
 
 def _site_problems(element: Element, values: dict[str, Any]) -> list[str]:

@@ -3,6 +3,10 @@
 They are validated once, when the instance is written (``integrations/instances/config.py``
 through the write service, which stores each value as its check returns it); readers take an
 ``EventSettings`` and never re-parse a raw configuration string.
+
+A row written before a check existed may hold a value the check now refuses. Such a setting
+takes its default, and ``problems`` says why; a delivery is not sent without the headers,
+signature or Basic auth it was configured with (``delivery_problems``): it fails, saying so.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.instances.config import EVENT_KEYS
+from integrations.instances.config import EVENT_KEYS, invalid_message
 from integrations.instances.pollers_config import Invalid
 from integrations.models import Instance
 
@@ -26,6 +30,8 @@ BASIC_USERNAME = "event.notification.basic.username"
 BASIC_PASSWORD = "event.notification.basic.password"
 INSTANCE_FINDER = "event.notification.instance.finder"
 DEFAULT_BATCH_SIZE = 10
+# What a delivery's request is built from.
+DELIVERY_KEYS = (CALLBACK_HEADERS, SIGNATURE_KEY, BASIC_USERNAME, BASIC_PASSWORD)
 
 
 @dataclass(frozen=True)
@@ -46,26 +52,39 @@ class EventSettings:
     basic_username: str = ""
     basic_password: str = ""
     instance_finder: InstanceFinder | None = None
+    # "<key>: <why>" per stored setting that is not valid (and took its default).
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def delivery_problems(self) -> list[str]:
+        """Why a delivery's request cannot be built as configured; empty when it can."""
+        return [self.problems[key] for key in DELIVERY_KEYS if key in self.problems]
 
 
 def event_settings(instance: Instance) -> EventSettings:
     """The typed ``event.*`` settings of ``instance``; a setting that is missing or not
-    valid takes its default."""
-    since = _stored(instance, BACKFILL_SINCE)
-    finder = _stored(instance, INSTANCE_FINDER)
+    valid takes its default (and, when not valid, a line in ``problems``)."""
+    problems: dict[str, str] = {}
+
+    def stored(key: str) -> Any:
+        return _stored(instance, key, problems)
+
+    since = stored(BACKFILL_SINCE)
+    finder = stored(INSTANCE_FINDER)
     config_key, _, json_path = finder.partition("|") if finder else ("", "", "")
     return EventSettings(
-        batch_size=_stored(instance, BATCH_SIZE) or DEFAULT_BATCH_SIZE,
+        batch_size=stored(BATCH_SIZE) or DEFAULT_BATCH_SIZE,
         backfill_since=_aware(datetime.fromisoformat(since)) if since else None,
-        callback_headers=dict(_stored(instance, CALLBACK_HEADERS) or {}),
-        signature_key=_stored(instance, SIGNATURE_KEY) or "",
-        basic_username=_stored(instance, BASIC_USERNAME) or "",
-        basic_password=_stored(instance, BASIC_PASSWORD) or "",
+        callback_headers=dict(stored(CALLBACK_HEADERS) or {}),
+        signature_key=stored(SIGNATURE_KEY) or "",
+        basic_username=stored(BASIC_USERNAME) or "",
+        basic_password=stored(BASIC_PASSWORD) or "",
         instance_finder=InstanceFinder(config_key.strip(), json_path.strip()) if finder else None,
+        problems=problems,
     )
 
 
-def _stored(instance: Instance, key: str) -> Any:
+def _stored(instance: Instance, key: str, problems: dict[str, str]) -> Any:
     """The value of ``key`` as the write service's check returns it, or None when it is
     not set. Rows written before every write was checked may hold a raw string ("25", a
     JSON text of headers) or a value the check refuses: the same check reads them."""
@@ -74,9 +93,10 @@ def _stored(instance: Instance, key: str) -> Any:
         return None
     try:
         return EVENT_KEYS[key](value)
-    except Invalid:
-        # The value may be a secret: name the key only.
-        logger.warning("Instance %s: ignoring its invalid %s; using the default", instance.pk, key)
+    except Invalid as exc:
+        problems[key] = f"{key}: {invalid_message(instance.element, key, value, exc)}"
+        # The message never quotes a secret; the log names the key only all the same.
+        logger.warning("Instance %s: its %s is not valid", instance.pk, key)
         return None
 
 

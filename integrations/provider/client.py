@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
+from core.http import bounded_request
 from integrations.models import Instance
 from integrations.provider import auth
 from integrations.provider.errors import (
@@ -27,7 +28,7 @@ from integrations.provider.errors import (
 )
 from integrations.provider.pagination import Page, PageRequest, Paginator
 from integrations.provider.renewal import token_renew
-from integrations.provider.retries import NETWORK_ERRORS, Retries
+from integrations.provider.retries import NO_ANSWER, Retries
 from integrations.provider.session import build_session
 from integrations.provider.urlguard import UnsafeURL, check_url
 
@@ -157,7 +158,7 @@ class ProviderClient:
                 self._renew(bearer)
             try:
                 response = self._get(url, params, where)
-            except NETWORK_ERRORS as exc:
+            except NO_ANSWER as exc:
                 self.sleep(self.retries.wait_after_no_answer(exc, attempt=attempt, where=where))
                 attempt += 1
                 continue
@@ -172,18 +173,23 @@ class ProviderClient:
             attempt += 1
 
     def _get(self, url: str, params: dict | None, where: str) -> requests.Response:
-        """Send once; a network error (no answer) is left to the caller to retry."""
+        """Send once and read the answer, within TRIBUTARY_PROVIDER_TIMEOUT and
+        TRIBUTARY_PROVIDER_MAX_BYTES; no answer, or none read whole, is left to the caller to
+        retry."""
         try:
             check_url(url, purpose=f"{self.name}'s API")
-            return self.session.get(
+            return bounded_request(
+                self.session,
+                "GET",
                 url,
                 params=params,
-                timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+                seconds=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+                max_bytes=settings.TRIBUTARY_PROVIDER_MAX_BYTES,
                 allow_redirects=False,  # a redirect could lead to a private address
             )
         except UnsafeURL as exc:
             raise ProviderError(str(exc), permanent=True) from exc
-        except NETWORK_ERRORS:
+        except NO_ANSWER:
             raise
         except requests.RequestException as exc:
             raise ProviderError(

@@ -10,6 +10,8 @@ import requests
 import urllib3
 from django.conf import settings
 
+from core.http import AnswerTooSlow
+
 EXCERPT_CHARS = 200
 
 
@@ -91,7 +93,10 @@ def status_error(
 
 
 def describe(exc: requests.RequestException) -> str:
-    """Why a request got no answer: a timeout, or the connection problem."""
+    """Why a request got no answer: a timeout (of the whole answer, or of its body alone),
+    or the connection problem."""
+    if isinstance(exc, AnswerTooSlow):
+        return f"no complete answer within {settings.TRIBUTARY_PROVIDER_TIMEOUT} s"
     if isinstance(exc, requests.Timeout):
         return f"no answer within {settings.TRIBUTARY_PROVIDER_TIMEOUT} s"
     return connection_problem(exc)

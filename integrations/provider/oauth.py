@@ -21,6 +21,7 @@ from django.conf import settings
 from oauthlib.common import urldecode
 from requests_oauthlib import OAuth1
 
+from core.http import AnswerTooLarge, AnswerTooSlow, bounded_request, size_text
 from integrations.models import Element
 from integrations.provider.auth import DEFAULT_KEYS
 from integrations.provider.urlguard import UnsafeURL, check_url, guarded_session
@@ -170,18 +171,31 @@ def _token_request(
     url: str, *, auth: OAuth1 | None = None, data: dict | None = None, expect: str = "oauth_token"
 ) -> dict[str, Any]:
     """POST to a token endpoint; the parsed answer, which holds ``expect``."""
+    seconds = settings.TRIBUTARY_PROVIDER_TIMEOUT
     try:
         check_url(url, purpose="the provider's token URL")
-        response = guarded_session().post(
+        response = bounded_request(
+            guarded_session(),
+            "POST",
             url,
             auth=auth,
             data=data,
             headers={"Accept": "application/json, application/x-www-form-urlencoded"},
-            timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+            seconds=seconds,
+            max_bytes=settings.TRIBUTARY_OAUTH_MAX_BYTES,
             allow_redirects=False,  # a redirect could lead to a private address
         )
     except UnsafeURL as exc:
         raise OAuthError(str(exc)) from exc
+    except AnswerTooLarge as exc:
+        raise OAuthError(
+            f"{url} answered with more than {size_text(exc.max_bytes)}, far more than a token "
+            f"(TRIBUTARY_OAUTH_MAX_BYTES): check the site address and the element's auth URLs"
+        ) from exc
+    except AnswerTooSlow as exc:
+        raise OAuthError(f"{url} sent no complete answer within {seconds} s") from exc
+    except requests.Timeout as exc:
+        raise OAuthError(f"{url} did not answer within {seconds} s") from exc
     except requests.RequestException as exc:
         raise OAuthError(
             f"could not reach {url}: {type(exc).__name__}: {_excerpt(str(exc))}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import requests
 from django.conf import settings
 
+from core.http import AnswerTooLarge, bounded_request, size_text
 from integrations.provider.auth import BearerAuth
 from integrations.provider.errors import ProviderError, describe, display_url, excerpt
 from integrations.provider.urlguard import UnsafeURL, check_url
@@ -36,15 +37,24 @@ def token_renew(session: requests.Session, bearer: BearerAuth, *, name: str) -> 
     where = display_url(url)
     try:
         check_url(url, purpose=f"{name}'s token URL")
-        response = session.post(
+        response = bounded_request(
+            session,
+            "POST",
             url,
             data=form,
             auth=_no_auth,
-            timeout=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+            seconds=settings.TRIBUTARY_PROVIDER_TIMEOUT,
+            max_bytes=settings.TRIBUTARY_OAUTH_MAX_BYTES,
             allow_redirects=False,
         )
     except UnsafeURL as exc:
         raise ProviderError(str(exc), permanent=True) from exc
+    except AnswerTooLarge as exc:
+        raise ProviderError(
+            f"{name} answered POST {where} to renew the access token with more than "
+            f"{size_text(exc.max_bytes)}, far more than a token (TRIBUTARY_OAUTH_MAX_BYTES); "
+            f"check the element's token URL."
+        ) from exc
     except requests.RequestException as exc:
         raise ProviderError(
             f"{name} did not answer POST {where} to renew the access token: {describe(exc)}"

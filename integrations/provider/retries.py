@@ -1,6 +1,8 @@
 """Whether and when a provider request is sent again, read from the element's ``rateLimit``.
 
-- No answer (connection refused or reset, timeout): retried with exponential backoff.
+- No answer (connection refused or reset, timeout), or none read whole: not complete within
+  TRIBUTARY_PROVIDER_TIMEOUT or longer than TRIBUTARY_PROVIDER_MAX_BYTES. Retried with
+  exponential backoff.
 - ``retryStatuses`` (default ``[429]``): wait as long as the provider says, then retry.
 - ``retryAfterHeaders`` (default ``["Retry-After"]``) and ``resetHeader``: where it says so,
   in seconds, an HTTP date or a Unix time (``resetFormat`` says which for ``resetHeader``).
@@ -22,14 +24,17 @@ from typing import Any
 
 import requests
 
+from core.http import AnswerTooLarge, size_text
 from integrations.provider.errors import ProviderError, answer_error, describe, status_error
 
 # A worker should not sit idle longer than this; beyond it the poller reschedules instead.
 MAX_WAIT = 120.0
-NETWORK_ERRORS = (
+# No answer, or none read whole (core.http.bounded_request).
+NO_ANSWER = (
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
+    AnswerTooLarge,
 )
 # Larger values of a reset header are Unix times, not seconds to wait.
 EPOCH_THRESHOLD = 10**9
@@ -99,8 +104,16 @@ class Retries:
         self, exc: requests.RequestException, *, attempt: int, where: str
     ) -> float:
         if attempt >= self.max_retries:
+            tries = f"{attempt + 1} attempts"
+            if isinstance(exc, AnswerTooLarge):
+                raise ProviderError(
+                    f"{self.name} answered GET {where} with more than "
+                    f"{size_text(exc.max_bytes)} ({tries}), the most Tributary reads of a "
+                    f"page (TRIBUTARY_PROVIDER_MAX_BYTES): lower the poller's page size or "
+                    f"raise the limit."
+                ) from exc
             raise ProviderError(
-                f"{self.name} did not answer GET {where} ({attempt + 1} attempts): {describe(exc)}"
+                f"{self.name} did not answer GET {where} ({tries}): {describe(exc)}"
             ) from exc
         return self._backoff_wait(attempt)
 

@@ -8,6 +8,9 @@ and again before every request, because a hostname can resolve elsewhere later. 
 ``guarded_session`` also check the address each new connection actually reached, which closes
 the gap between the check and the connect (DNS rebinding). Redirects are never followed by
 the callers, so a public URL cannot hand the request on to a private one.
+
+Their connections also read every answer against one deadline (``core.http``), so that
+``core.http.bounded_request`` bounds the whole attempt however slowly a server sends.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from core.http import DeadlineHTTPResponse
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -171,6 +176,8 @@ def _check_peer(sock: socket.socket, host: str) -> None:
 
 
 class _GuardedHTTPConnection(HTTPConnection):
+    response_class = DeadlineHTTPResponse
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _check_peer(sock, self.host)
@@ -178,6 +185,8 @@ class _GuardedHTTPConnection(HTTPConnection):
 
 
 class _GuardedHTTPSConnection(HTTPSConnection):
+    response_class = DeadlineHTTPResponse
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _check_peer(sock, self.host)
@@ -194,7 +203,8 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
 
 class GuardedAdapter(HTTPAdapter):
     """Checks the address every new connection reached, after the connect and before a
-    byte is sent. Through a proxy, the proxy is what is reached and it is not checked."""
+    byte is sent, and reads answers against a deadline. Through a proxy, the proxy is what
+    is reached and it is not checked."""
 
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)

@@ -59,6 +59,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A value made only of these characters was fully percent-encoded.
 _ENCODED = re.compile(r"[A-Za-z0-9_.~%+\-]*")
 
+# Fraction("1e999999999") builds a billion-digit integer, for seconds: a value whose exponent
+# (as Fraction reads it, at the end) is past this is refused first.
+_MAX_EXPONENT = 30
+_EXPONENT = re.compile(r"[eE]([-+]?\d+(?:_\d+)*)\s*\Z")
+
 # On whole units a bound is rounded toward the values it admits.
 _ROUNDING = {">": math.floor, "<=": math.floor, ">=": math.ceil, "<": math.ceil}
 # `op X` expressed with the neighbouring vendor operator, on whole units.
@@ -193,7 +198,8 @@ def _parse_where(text: str) -> Expr | None:
     try:
         return parse(text)
     except CEQLSyntaxError as exc:
-        raise HubError(f"invalid where clause {text!r}: {exc}") from exc
+        shown = text if len(text) <= 80 else f"{text[:77]}..."
+        raise HubError(f"invalid where clause {shown!r}: {exc}") from exc
 
 
 def _vendor_param(key: str, resource: dict[str, Any], term: Expr) -> tuple[str, str] | None:
@@ -225,8 +231,15 @@ def _count(fmt: str, term: Comparison) -> Fraction:
     """The term's value as a count of the format's unit (seconds, milliseconds, 1)."""
     value = term.value
     if not isinstance(value, bool):
+        text = str(value)
+        exponent = _EXPONENT.search(text)
+        if exponent and abs(int(exponent[1])) > _MAX_EXPONENT:
+            raise HubError(
+                f"{unparse(term)}: the exponent of {term.field}'s value is out of range; "
+                f"write the number with an exponent of at most {_MAX_EXPONENT}"
+            )
         try:
-            return Fraction(str(value))
+            return Fraction(text)
         except ValueError:
             pass
     if fmt == "integer":

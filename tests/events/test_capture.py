@@ -1,6 +1,8 @@
 """The one capture path: normalized changes in, new Events and their deliveries out."""
 
+import dataclasses
 import json
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -145,3 +147,61 @@ def test_a_delivery_of_an_instance_with_suspended_notifications_is_queued(instan
     capture(instance, [change("1")])
 
     assert EventLog.objects.get().status == EventLog.Status.QUEUED
+
+
+# Data the database cannot store ------------------------------------------------------------
+
+
+def test_the_stored_copy_replaces_what_the_database_cannot_hold_and_the_message_keeps_it(
+    instance,
+):
+    record = {"id": 1, "subject": "before\u0000after", "k\u0000ey": "half an emoji \ud83d"}
+
+    capture(instance, [change("1", record=record)], raw=lambda batch: batch[0].record)
+
+    event = Event.objects.get()
+    assert event.raw == {
+        "id": 1,
+        "subject": "before\ufffdafter",
+        "k\ufffdey": "half an emoji \ufffd",
+    }
+    assert json.loads(event.event_log.body)["message"]["raw"] == record
+
+
+def test_a_number_json_cannot_hold_is_stored_as_its_name(instance):
+    record = {"id": 1, "values": [math.nan, math.inf, -math.inf, 1.5]}
+
+    capture(instance, [change("1", record=record)])
+
+    assert Event.objects.get().raw["values"] == ["NaN", "Infinity", "-Infinity", 1.5]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"object_id": "x" * 600}, "its objectId is 600 characters long, over the 500"),
+        ({"object_id": "a\u0000b"}, "its objectId holds a NUL character"),
+        ({"object_type": "t" * 201}, "its objectType is 201 characters long, over the 200"),
+    ],
+)
+def test_a_change_whose_identity_cannot_be_stored_is_skipped_with_the_reason(
+    instance, fields, reason
+):
+    unstorable = dataclasses.replace(change("2"), **fields)
+
+    result = capture(instance, [change("1"), unstorable, change("3")])
+
+    assert result.stored == 2
+    assert sorted(Event.objects.values_list("object_id", flat=True)) == ["1", "3"]
+    (skipped,) = result.skipped
+    assert reason in skipped
+
+
+def test_an_over_long_version_is_stored_as_its_hash_and_still_deduplicates(instance):
+    version = "delivery-" + "9" * 300
+
+    first = capture(instance, [change("1", version=version)])
+    again = capture(instance, [change("1", version=version)])
+
+    assert (first.stored, again.stored, again.duplicates) == (1, 0, 1)
+    assert Event.objects.get().version.startswith("sha256:")

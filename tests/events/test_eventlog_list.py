@@ -164,6 +164,56 @@ def test_it_explains_a_bad_filter_value(client_for, user, instance):
     assert len(shown_ids(response)) == 1
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"instance": "9" * 40}, "The instance must be an id (a whole number), not '999"),
+        ({"instance": "-1"}, "The instance must be an id (a whole number), not '-1'."),
+        ({"q": "42\x00"}, "The object id must not contain a NUL character."),
+        ({"since": "2024-02-30"}, "must look like 2024-05-31, not '2024-02-30'."),
+    ],
+)
+def test_it_explains_a_value_no_delivery_could_match(client_for, user, instance, query, message):
+    delivery(instance)
+
+    response = client_for(user).get(URL, query)
+
+    assert response.status_code == 200
+    assert message.replace("'", "&#x27;") in response.content.decode()
+    assert len(shown_ids(response)) == 1
+
+
+def test_it_reads_dates_up_to_the_last_day_there_is(client_for, user, instance):
+    shown = delivery(instance)
+
+    response = client_for(user).get(URL, {"since": "0001-01-01", "until": "9999-12-31"})
+
+    assert shown_ids(response) == [shown.pk]
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999.1", "1.99999999999999999999", "x.1"])
+def test_it_shows_the_first_page_for_a_cursor_it_never_handed_out(
+    client_for, user, instance, cursor
+):
+    shown = delivery(instance)
+
+    response = client_for(user).get(URL, {"before": cursor})
+
+    assert shown_ids(response) == [shown.pk]
+
+
+def test_it_shows_an_empty_page_after_the_newest_delivery(client_for, user, instance):
+    delivery(instance)
+    client = client_for(user)
+    newest = client.get(URL).context["page"].rows[0].event_log
+
+    response = client.get(URL, {"after": pages.cursor_of(newest)})
+
+    assert response.status_code == 200
+    assert shown_ids(response) == []
+    assert response.context["page"].older is None
+
+
 def test_it_pages_through_older_and_newer_deliveries(client_for, user, instance, monkeypatch):
     monkeypatch.setattr(pages, "PAGE_SIZE", 2)
     now = timezone.now()

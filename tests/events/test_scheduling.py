@@ -49,8 +49,8 @@ def test_it_pushes_the_next_poll_one_refresh_interval_ahead(db, now):
 def test_it_lets_one_worker_hold_a_poller_at_a_time(db, now):
     poller = due_poller()
 
-    assert poller_claim(poller_object_id=poller.pk, now=now) is True
-    assert poller_claim(poller_object_id=poller.pk, now=now) is False
+    assert poller_claim(poller_object_id=poller.pk, now=now) is not None
+    assert poller_claim(poller_object_id=poller.pk, now=now) is None
     with pytest.raises(PollSkipped):
         poll_object(poller_object_id=poller.pk, now=now)
 

@@ -67,13 +67,13 @@ def crash_instance(user, sim, receiver, *, page_size: int, batch_size: int):
     return instance
 
 
-def make_change(sim, made: dict, *, case_id: int | None = None) -> dict:
-    """Create a case (or update one), one simulated second after the previous change.
+def make_change(sim, made: dict, *, case_id: int | None = None, step: float = 1) -> dict:
+    """Create a case (or update one), ``step`` simulated seconds after the previous change.
 
     ``made`` keeps each case's latest version: a poll sees records as they are now, so a
     version superseded before any poll read it is not there to be captured, its successor is.
     """
-    at(sim, 1)
+    at(sim, step)
     if case_id is None:
         record = sim.create_case(subject="made at the simulator")
     else:
@@ -164,6 +164,61 @@ def test_it_delivers_every_change_after_a_kill_in_the_middle_of_a_multi_page_pol
     assert duplicated == 0
     assert Event.objects.count() == len(made)
     assert not uncaptured_behind_cursor(made)
+    poller.refresh_from_db()
+    assert poller.cursor.strftime("%Y-%m-%dT%H:%M:%SZ") == max(made.values())
+
+
+def test_a_poll_killed_after_page_1_of_3_resumes_from_the_progress_it_saved(
+    clusters, desk, user, sim, arrivals, receiver
+):
+    instance = crash_instance(user, sim, receiver, page_size=4, batch_size=4)
+    made: dict = {}
+    # Further apart than the lookback, so a window that starts later reads fewer pages.
+    for _ in range(10):
+        make_change(sim, made, step=100)
+    page_one = sorted(made.values())[:4]
+    sim.inject("delay", path="/cases/search", query="page=2", delay=120)
+
+    first = clusters()
+    assert dispatch_due_polls() == 1
+    wait_for(
+        lambda: arrivals.pages(2, "/cases/search"), timeout=60, what="the worker to ask for page 2"
+    )
+    first.kill()
+
+    # Page 1 was stored, with the progress it made, before page 2 was asked for.
+    poller = PollerObject.objects.get(instance=instance, name="incidents")
+    assert poller.cursor.strftime("%Y-%m-%dT%H:%M:%SZ") == page_one[-1]
+    assert sorted(event.raw["updated_at"] for event in Event.objects.all()) == page_one
+    asked_before = len(arrivals.all())
+    sim.clear_faults()
+    tasks_held_by_killed_clusters_drop()
+
+    second = clusters(clock_offset=PAST_THE_LEASES)
+    second.wait_running()
+    async_task("events.tasks.sweep_deliveries")
+    async_task("events.tasks.dispatch_due_polls")
+    wait_for(
+        lambda: set(delivered_changes(receiver.requests)) >= versions(made) and all_delivered(),
+        timeout=60,
+        what="every change to be delivered",
+    )
+
+    delivered = delivered_changes(receiver.requests)
+    duplicated = sum(count - 1 for count in delivered.values())
+    resumed = [arrival for arrival in arrivals.all()[asked_before:] if "/search" in arrival.path]
+    outcome(
+        f"SIGKILL after page 1 of 3 stored, restart (resumed poll read {len(resumed)} pages)",
+        expected=len(made),
+        delivered=len(delivered),
+        duplicated=duplicated,
+    )
+    assert set(delivered) == versions(made)
+    assert duplicated == 0
+    assert Event.objects.count() == len(made)
+    # The resumed window starts at the saved cursor less the lookback: 7 cases, 2 pages.
+    since = int(poller.cursor.timestamp()) - 60
+    assert [arrival.params["since_updated_at"] for arrival in resumed] == [str(since)] * 2
     poller.refresh_from_db()
     assert poller.cursor.strftime("%Y-%m-%dT%H:%M:%SZ") == max(made.values())
 

@@ -44,6 +44,7 @@ SECRETS = {
     "github webhook secret": "GithubWebhookSecret-8Rk1Qa",
     "desk webhook password": "DeskWebhookPassword-6Gm3Ox",
     "rejected signature key": "RejectedSigningKey-0Lw8Ez",
+    "callback header": "CallbackHeader-5Kq2Zt",
 }
 # Forms a secret takes on the wire: Basic credentials are base64.
 DERIVED = {
@@ -92,6 +93,7 @@ def desk_json(sim, receiver, *, consumer_secret: str, name: str) -> dict:
             "event.notification.signature.key": SECRETS["signature key"],
             "event.notification.basic.username": "deliveries",
             "event.notification.basic.password": SECRETS["basic password"],
+            "event.notification.callback.headers": {"X-Api-Key": SECRETS["callback header"]},
             "webhook.username": "desk",
             "webhook.password": SECRETS["desk webhook password"],
         },
@@ -160,6 +162,9 @@ def scenario(db, settings, caplog, staff, desk, sim, receiver, django_capture_on
         for change in (
             {"configuration": {"event.notification.signature.key": [rejected]}},
             {"configuration": {"event.notification.basic.password": {"v": rejected}}},
+            {"configuration": {"event.notification.callback.headers": {"X-Key": [rejected]}}},
+            {"configuration": {"event.notification.callback.headers": {"X-Key": f"€{rejected}"}}},
+            {"configuration": {"event.notification.callback.headers": f'["{rejected}"]'}},
             {"providerData": rejected},
             {"providerData": [rejected]},
         ):

@@ -22,6 +22,8 @@ from tests.factories import InstanceFactory
 PUBLIC = "93.184.216.34"
 ENABLED = "event.notification.enabled"
 CALLBACK_URL = "event.notification.callback.url"
+HEADERS = "event.notification.callback.headers"
+SIGNATURE_KEY = "event.notification.signature.key"
 # The configuration keys the instance form shows as fields of their own.
 KEY_FIELDS = {
     ENABLED: "events_enabled",
@@ -53,6 +55,23 @@ CASES = {
     "a batch size that is not a number": Case({"event.notification.batch.size": "many"}),
     "callback headers that are not a JSON object": Case(
         {"event.notification.callback.headers": '["X-Api-Key"]'}
+    ),
+    "a callback header value outside Latin-1": Case({HEADERS: {"X-Price": "€ 10"}}),
+    "a callback header value with a line break": Case({HEADERS: {"X-Team": "a\r\nX-Admin: 1"}}),
+    "a callback header name with a space": Case({HEADERS: {"Bad Name": "x"}}),
+    "a callback header Tributary sets for the signature": Case(
+        {HEADERS: {"webhook-signature": "v1,forged"}}
+    ),
+    "a callback header that frames the request": Case({HEADERS: {"Content-Length": "0"}}),
+    "an Authorization header besides Basic auth": Case(
+        {HEADERS: {"Authorization": "Bearer t"}, "event.notification.basic.username": "app"}
+    ),
+    "a Basic auth username with a colon": Case({"event.notification.basic.username": "a:b"}),
+    "a whsec_ key with nothing after the prefix": Case({SIGNATURE_KEY: "whsec_"}),
+    "a whsec_ key that is not base64": Case({SIGNATURE_KEY: "whsec_my-signing-key!"}),
+    "a callback URL with masked credentials": Case(
+        {CALLBACK_URL: "https://********@x.io/h"},
+        stored={"callback_url": "https://********@x.io/h"},
     ),
     "a callback URL to a private address": Case(
         {CALLBACK_URL: "http://10.0.0.7/hook"},

@@ -1,4 +1,5 @@
 import copy
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,6 +11,7 @@ from integrations.elements import element_upsert
 from tests.api_helpers import BASE, client_for, desk_instance_json
 
 CALLBACK = "https://app.example.com/oauth/callback"
+TOKEN_QUERY = {"apiKey": "k", "callbackUrl": CALLBACK, "siteAddress": "acme.desk.com"}
 
 
 @pytest.fixture
@@ -66,9 +68,10 @@ def test_it_answers_an_unknown_element_with_404(api):
 
 
 def test_it_runs_the_whole_oauth1_connect_flow_through_the_api(api, sim):
-    site = {"siteAddress": sim.url, "apiKey": "demo-key", "apiSecret": "demo-secret"}
+    site = {"siteAddress": sim.url, "apiKey": "demo-key"}
+    secrets = {"apiSecret": "demo-secret", "callbackUrl": CALLBACK}
 
-    token = api.get(f"{BASE}/elements/desk/oauth/token", {**site, "callbackUrl": CALLBACK})
+    token = api.post(f"{BASE}/elements/desk/oauth/token", {**site, **secrets}, format="json")
     assert token.status_code == 200
     request_token = token.json()
     url = api.get(
@@ -122,6 +125,56 @@ def test_it_answers_400_when_the_provider_refuses(api):
 
     assert response.status_code == 400
     assert "HTTP 401" in response.json()["message"]
+
+
+@responses.activate
+def test_it_takes_the_app_secret_in_a_post_body(api, caplog):
+    caplog.set_level(logging.DEBUG)
+    responses.post(
+        "https://acme.desk.com/oauth/request_token",
+        body="oauth_token=rt&oauth_token_secret=rs&oauth_callback_confirmed=true",
+    )
+    body = {**TOKEN_QUERY, "apiSecret": "PostedSecret-4Fz8Lm"}
+
+    response = api.post(f"{BASE}/elements/desk/oauth/token", body, format="json")
+
+    assert response.json() == {"token": "rt", "secret": "rs"}
+    (call,) = responses.calls
+    assert "PostedSecret-4Fz8Lm" not in call.request.url
+    assert all("PostedSecret-4Fz8Lm" not in record.getMessage() for record in caplog.records)
+
+
+@responses.activate
+def test_cloud_elements_get_form_still_works_and_is_never_logged(api, caplog):
+    caplog.set_level(logging.DEBUG)
+    responses.post("https://acme.desk.com/oauth/request_token", status=401, body="no")
+    query = {**TOKEN_QUERY, "apiSecret": "QuerySecret-6Hs1Dn"}
+
+    response = api.get(f"{BASE}/elements/desk/oauth/token", query)
+
+    assert response.status_code == 400
+    lines = [f"{record.getMessage()} {record.args!r}" for record in caplog.records]
+    assert lines and all("QuerySecret-6Hs1Dn" not in line for line in lines)
+
+
+def test_the_schema_documents_post_and_marks_the_get_form_deprecated(api):
+    schema = api.get(f"{BASE}/schema/", HTTP_ACCEPT="application/json").json()
+
+    operations = schema["paths"]["/elements/api-v2/elements/{key}/oauth/token"]
+    assert operations["get"]["deprecated"] is True
+    assert "post" in operations
+    assert "deprecated" not in operations["post"]
+
+
+def test_a_post_names_missing_oauth_parameters(api):
+    response = api.post(
+        f"{BASE}/elements/desk/oauth/token",
+        {"apiKey": "k", "siteAddress": "acme.desk.com"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"apiSecret", "callbackUrl"}
 
 
 def test_it_names_missing_oauth_parameters(api):

@@ -3,13 +3,13 @@ terms a vendor cannot apply itself are checked here, record by record."""
 
 from __future__ import annotations
 
-import functools
 import operator
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from integrations.query.ceql.like import like
 from integrations.query.ceql.syntax import (
     NUMBER,
     And,
@@ -48,7 +48,7 @@ def evaluate(expr: Expr, record: dict[str, Any]) -> bool:
     if isinstance(expr, Comparison):
         return compare(value, expr.op, expr.value)
     if isinstance(expr, Like):
-        return bool(_like_regex(expr.pattern).fullmatch(text_of(value))) != expr.negated
+        return like(expr.pattern, text_of(value)) != expr.negated
     found = any(compare(value, "=", item) for item in expr.values)
     return found != expr.negated
 
@@ -93,23 +93,6 @@ def _number(value: Any) -> Decimal | None:
         return Decimal(text)
     except InvalidOperation:
         return None
-
-
-@functools.lru_cache(maxsize=256)
-def _like_regex(pattern: str) -> re.Pattern[str]:
-    parts = []
-    chars = iter(pattern)
-    for char in chars:
-        if char == "%":
-            parts.append(".*")
-        elif char == "_":
-            parts.append(".")
-        elif char == "\\":
-            parts.append(re.escape(next(chars, "\\")))
-        else:
-            parts.append(re.escape(char))
-    # Case-insensitive, as LIKE is in Salesforce SOQL and MySQL, which CE fronted most.
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
 _INSTANT = re.compile(

@@ -47,8 +47,21 @@ _SPACE = re.compile(r"\s*")
 _OPERATORS = ("<=", ">=", "!=", "<>", "=", "<", ">")
 
 
+# Far beyond any real filter, and small enough that parsing (recursive) and evaluating every
+# fetched record against the clause stay cheap whatever is written.
+MAX_LENGTH = 2000
+MAX_DEPTH = 20
+MAX_TERMS = 100
+
+
 def parse(where: str) -> Expr:
-    """Parse a where clause; raise CEQLSyntaxError naming the position of the problem."""
+    """Parse a where clause; raise CEQLSyntaxError naming the position of the problem, or the
+    limit exceeded (MAX_LENGTH characters, MAX_DEPTH nested parentheses, MAX_TERMS
+    conditions)."""
+    if len(where) > MAX_LENGTH:
+        raise CEQLSyntaxError(
+            f"the where clause is {len(where)} characters long; at most {MAX_LENGTH} are allowed"
+        )
     return _Parser(where).parse()
 
 
@@ -56,6 +69,8 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
+        self.terms = 0
 
     def parse(self) -> Expr:
         expr = self.or_expr()
@@ -80,6 +95,13 @@ class _Parser:
         self.skip_space()
         if self.peek("("):
             start = self.pos
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise CEQLSyntaxError(
+                    f"parentheses are nested more than {MAX_DEPTH} deep; "
+                    f"write the where clause with fewer levels",
+                    start,
+                )
             self.pos += 1
             expr = self.or_expr()
             self.skip_space()
@@ -89,7 +111,15 @@ class _Parser:
                     self.pos,
                 )
             self.pos += 1
+            self.depth -= 1
             return expr
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise CEQLSyntaxError(
+                f"the where clause has more than {MAX_TERMS} conditions; "
+                f"filter on fewer fields or values",
+                self.space_end(),
+            )
         field = self.name()
         return self.predicate(field)
 

@@ -14,8 +14,10 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 
 
 class CEQLSyntaxError(ValueError):
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(f"{message} at position {position}")
+    """A where clause that cannot be read, or one over a limit (``position`` is then None)."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message if position is None else f"{message} at position {position}")
         self.position = position
 
 

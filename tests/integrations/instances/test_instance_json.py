@@ -298,7 +298,8 @@ INVALID_EVENT_INPUTS = [
     (
         "event.notification.callback.headers",
         {"X-Team": 7},
-        "event.notification.callback.headers: header X-Team must be a one-line string, got 7",
+        "event.notification.callback.headers: header X-Team: its value must be a string, "
+        "got a number",
     ),
     (
         "event.notification.callback.headers",

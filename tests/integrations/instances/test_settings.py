@@ -1,6 +1,7 @@
 """The typed event.* settings: what the write service stored, and rows an older admin saved
 unchecked, read through the same checks."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from integrations.instances import EventSettings, InstanceFinder, event_settings, instance_create
@@ -63,7 +64,48 @@ def test_it_takes_the_default_for_a_stored_value_that_is_not_valid(db):
         secrets={"event.notification.signature.key": 42},
     )
 
-    assert event_settings(instance) == EventSettings()
+    settings = event_settings(instance)
+
+    assert replace(settings, problems={}) == EventSettings()
+    assert set(settings.problems) == {
+        "event.notification.batch.size",
+        "event.notification.callback.headers",
+        "event.poller.backfill.since",
+        "event.notification.instance.finder",
+        "event.notification.signature.key",
+    }
+
+
+def test_it_says_why_a_delivery_cannot_be_built_without_quoting_the_secret(db):
+    instance = InstanceFactory(
+        secrets={
+            "event.notification.callback.headers": {"X-Price": "€ 10"},
+            "event.notification.signature.key": "whsec_",
+        }
+    )
+
+    problems = event_settings(instance).delivery_problems
+
+    assert problems == [
+        "event.notification.callback.headers: header X-Price: character 1 of its value is not "
+        "Latin-1 (ISO-8859-1), the only text a header can carry; percent-encode or base64 the "
+        "value",
+        "event.notification.signature.key: nothing follows whsec_; a key starting with whsec_ "
+        "is a Standard Webhooks key, whsec_ followed by the key's bytes in base64 (such as "
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw); without that prefix, a key is used as given",
+    ]
+    assert "€" not in " ".join(problems)
+
+
+def test_it_has_no_delivery_problem_when_the_settings_are_valid(db):
+    instance = InstanceFactory(
+        secrets={
+            "event.notification.callback.headers": {"X-Api-Key": "k-1"},
+            "event.notification.signature.key": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        }
+    )
+
+    assert event_settings(instance).delivery_problems == []
 
 
 def test_it_has_defaults_for_an_instance_without_event_settings(db):

@@ -196,3 +196,21 @@ def test_it_asks_for_reauthorization_when_renewal_is_refused(db):
     assert "invalid_grant" in str(caught.value)
     assert "Re-authorize the instance" in str(caught.value)
     assert Instance.objects.get(pk=instance.pk).provider_data["access_token"] == "old"
+
+
+@responses.activate
+def test_it_reads_a_renewal_answer_only_up_to_the_oauth_cap(db, settings):
+    settings.TRIBUTARY_OAUTH_MAX_BYTES = 1024
+    instance = oauth2_instance(access_token="old", refresh_token="r-1")
+    responses.get(CASES, status=401, json={"message": "Unauthorized"})
+    responses.post(TOKEN_URL, json={"access_token": "new", "padding": "x" * 2000})
+
+    with pytest.raises(ProviderError) as caught:
+        ProviderClient(instance).get_json("/cases")
+
+    assert not caught.value.permanent
+    assert str(caught.value) == (
+        "Desk.com answered POST /oauth/token to renew the access token with more than 1 KB, "
+        "far more than a token (TRIBUTARY_OAUTH_MAX_BYTES); check the element's token URL."
+    )
+    assert Instance.objects.get(pk=instance.pk).provider_data["access_token"] == "old"

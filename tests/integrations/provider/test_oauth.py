@@ -118,8 +118,18 @@ def test_it_exchanges_at_the_site_given_with_a_scheme(desk, user):
             f"providerData: could not reach {ACCESS_TOKEN_URL}: ConnectionError: "
             "'connection refused'",
         ),
+        (
+            {"body": requests.ReadTimeout()},
+            f"providerData: {ACCESS_TOKEN_URL} did not answer within 30 s",
+        ),
+        (
+            {"body": "oauth_token=" + "x" * 1024 * 1024},
+            f"providerData: {ACCESS_TOKEN_URL} answered with more than 1 MB, far more than a "
+            "token (TRIBUTARY_OAUTH_MAX_BYTES): check the site address and the element's auth "
+            "URLs",
+        ),
     ],
-    ids=["refused", "garbage", "unreachable"],
+    ids=["refused", "garbage", "unreachable", "too slow", "too large"],
 )
 @responses.activate
 def test_it_creates_nothing_and_reports_the_provider_answer_when_the_exchange_fails(

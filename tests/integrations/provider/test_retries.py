@@ -1,3 +1,4 @@
+import json
 import time
 from email.utils import formatdate
 
@@ -71,6 +72,32 @@ def test_it_retries_after_a_timeout(client, sleep):
 
     assert body == {"ok": True}
     assert sleep.waits == [1.0]
+
+
+@responses.activate
+def test_it_retries_an_answer_over_the_size_cap_and_then_names_the_cap(client, sleep, settings):
+    settings.TRIBUTARY_PROVIDER_MAX_BYTES = 4096
+    responses.get(CASES, json={"entries": ["x" * 5000]})
+
+    with pytest.raises(ProviderError) as caught:
+        client.get_json("/cases")
+
+    assert not caught.value.permanent
+    assert str(caught.value) == (
+        "Desk.com answered GET /api/v2/cases with more than 4 KB (4 attempts), the most "
+        "Tributary reads of a page (TRIBUTARY_PROVIDER_MAX_BYTES): lower the poller's page "
+        "size or raise the limit."
+    )
+    assert sleep.waits == [1.0, 2.0, 4.0]
+
+
+@responses.activate
+def test_it_reads_an_answer_of_exactly_the_size_cap(client, settings):
+    body = {"entries": ["x" * 100]}
+    settings.TRIBUTARY_PROVIDER_MAX_BYTES = len(json.dumps(body))
+    responses.get(CASES, json=body)
+
+    assert client.get_json("/cases")[0] == body
 
 
 @responses.activate

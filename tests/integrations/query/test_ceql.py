@@ -18,6 +18,7 @@ from integrations.query.ceql import (
     parse_instant,
     unparse,
 )
+from integrations.query.ceql.parser import MAX_DEPTH, MAX_LENGTH, MAX_TERMS
 
 A = Comparison("a", "=", 1)
 B = Comparison("b", "=", 2)
@@ -111,6 +112,47 @@ def test_it_reports_syntax_errors_with_their_position(where, message, position):
         parse(where)
     assert str(info.value) == message
     assert info.value.position == position
+
+
+def nested(depth: int) -> str:
+    return "(" * depth + "a=1" + ")" * depth
+
+
+def test_it_reads_parentheses_nested_up_to_the_limit():
+    assert parse(nested(MAX_DEPTH)) == A
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 900, 100_000])
+def test_it_refuses_parentheses_nested_past_the_limit(depth):
+    with pytest.raises(CEQLSyntaxError) as info:
+        parse(nested(depth)[:MAX_LENGTH])
+    assert str(info.value) == (
+        f"parentheses are nested more than {MAX_DEPTH} deep; write the where clause with "
+        f"fewer levels at position {MAX_DEPTH}"
+    )
+
+
+def test_it_refuses_a_where_clause_over_the_length_limit():
+    where = "a = '" + "x" * MAX_LENGTH + "'"
+
+    with pytest.raises(CEQLSyntaxError) as info:
+        parse(where)
+    assert str(info.value) == (
+        f"the where clause is {len(where)} characters long; at most {MAX_LENGTH} are allowed"
+    )
+    assert info.value.position is None
+
+
+def test_it_refuses_more_conditions_than_the_limit():
+    assert parse(" OR ".join(["a=1"] * MAX_TERMS)) == Or((A,) * MAX_TERMS)
+    where = " OR ".join(["a=1"] * (MAX_TERMS + 1))
+
+    with pytest.raises(CEQLSyntaxError) as info:
+        parse(where)
+    assert str(info.value) == (
+        f"the where clause has more than {MAX_TERMS} conditions; filter on fewer fields or "
+        f"values at position {len(where) - 3}"
+    )
 
 
 @pytest.mark.parametrize(

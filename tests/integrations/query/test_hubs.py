@@ -7,6 +7,7 @@ import pytest
 from integrations.models import Element
 from integrations.query import HubError, VendorQuery, resolve
 from integrations.query.ceql import And, Comparison, Or, parse
+from tests.integrations.query.child import run_in_a_child
 
 SORT = {"sort_field": "updated_at", "sort_direction": "asc"}
 SINCE = "2016-08-11T03:00:53"
@@ -270,6 +271,35 @@ def test_it_names_what_is_wrong_with_a_hub_url(desk, url, message):
     with pytest.raises(HubError) as info:
         resolve(desk, url)
     assert str(info.value) == message
+
+
+RESOLVE = """
+try:
+    resolve(DESK, args[0])
+    print(json.dumps("resolved"))
+except HubError as exc:
+    print(json.dumps(str(exc)))
+"""
+
+
+@pytest.mark.parametrize(
+    "value", ["1e999999999", "1E-999999999", "1e9_999_999_999", "1e999999999 "]
+)
+def test_it_refuses_a_number_with_a_huge_exponent_at_once(value):
+    where = f"updated_at>'{value}'"
+
+    message = run_in_a_child(RESOLVE, f"/hubs/helpdesk/incidents?where={where}")
+
+    assert message == (
+        f"updated_at > '{value}': the exponent of updated_at's value is out of range; "
+        "write the number with an exponent of at most 30"
+    )
+
+
+def test_it_reads_a_number_with_a_small_exponent(desk):
+    query = resolve(desk, "/hubs/helpdesk/incidents?where=updated_at>1.47e9")
+
+    assert query.params["since_updated_at"] == "1470000000"
 
 
 def test_it_passes_vendor_paths_through(desk):
