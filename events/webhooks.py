@@ -44,8 +44,7 @@ from integrations.elements import (
     normalize,
     verify,
 )
-from integrations.instances import InstanceFinder, event_settings
-from integrations.instances.settings import INSTANCE_FINDER
+from integrations.instances import INSTANCE_FINDER, InstanceFinder, event_settings
 from integrations.models import Element, Instance
 from integrations.query import get_path
 

@@ -28,10 +28,16 @@ from integrations.instances.services import (
     instances_events_set,
     poller_object_update,
 )
-from integrations.instances.settings import EventSettings, InstanceFinder, event_settings
+from integrations.instances.settings import (
+    INSTANCE_FINDER,
+    EventSettings,
+    InstanceFinder,
+    event_settings,
+)
 from integrations.instances.stalled import poller_stalled_reason, pollers_stalled
 
 __all__ = [
+    "INSTANCE_FINDER",
     "EventSettings",
     "EventsSwitch",
     "InstanceFinder",
