@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import UserFactory, desk_element
+from tests.receiver import Receiver
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +23,10 @@ def user(db):
 @pytest.fixture
 def staff(db):
     return UserFactory(username="operator", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP callback receiver on 127.0.0.1 (tests/receiver.py)."""
+    with Receiver() as running:
+        yield running

@@ -23,7 +23,6 @@ from events.delivery import elements_signature
 from tests import processes as real_processes
 from tests.events.conftest import desk_instance_json
 from tests.processes import ROOT, start_worker, stop, wait_for
-from tests.receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -72,12 +71,6 @@ def stop_all(processes: list[subprocess.Popen]) -> str:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     return "\n".join(output)
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 def test_it_delivers_a_signed_notification_for_a_change_at_the_provider(

@@ -14,7 +14,6 @@ from integrations.models import Instance
 from tests.events.factories import DeliveryAttemptFactory, EventFactory, EventLogFactory
 from tests.events.queued import run_queued_tasks
 from tests.factories import InstanceFactory, UserFactory
-from tests.receiver import Receiver
 
 
 @pytest.fixture
@@ -30,12 +29,6 @@ def delivery(desk, user):
     EventFactory(instance=instance, event_log=log, object_id="4242")
     DeliveryAttemptFactory(event_log=log, status_code=503, error="Service Unavailable")
     return log
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 def change_url(obj) -> str:

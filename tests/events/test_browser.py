@@ -23,7 +23,6 @@ from tests.events.eventlog_data import delivery
 from tests.events.factories import DeliveryAttemptFactory
 from tests.events.queued import run_queued_tasks
 from tests.factories import InstanceFactory, UserFactory
-from tests.receiver import Receiver
 
 CHROMIUM = os.environ.get("TRIBUTARY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,12 +61,6 @@ def sync_playwright():
             pytest.fail(f"browser test cannot run in CI: {problem}")
         pytest.skip(problem)
     return sync_playwright
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 @pytest.fixture

@@ -28,15 +28,9 @@ from integrations.provider import ProviderClient
 from tests.events.conftest import at
 from tests.events.factories import EventLogFactory
 from tests.factories import InstanceFactory
-from tests.receiver import Answer, Receiver
+from tests.receiver import Answer
 
 KEY = "tributary-signing-key"
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 @pytest.fixture

@@ -10,13 +10,7 @@ from tests.events.eventlog_data import delivery
 from tests.events.factories import DeliveryAttemptFactory
 from tests.events.queued import run_queued_tasks
 from tests.factories import InstanceFactory, UserFactory
-from tests.receiver import Answer, Receiver
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
+from tests.receiver import Answer
 
 
 @pytest.fixture

@@ -17,13 +17,6 @@ from tests.api_helpers import BASE, client_for
 from tests.events.factories import EventLogFactory
 from tests.events.queued import run_queued_tasks
 from tests.factories import InstanceFactory
-from tests.receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from events.delivery import delivery_send
 from events.models import Event, EventLog, InboundWebhook
 from integrations.elements import ELEMENTS_DIR, element_upsert, read_element_file
 from integrations.instances import instance_create
-from tests.receiver import Receiver
 
 SECRET = "github-webhook-secret"
 
@@ -30,12 +29,6 @@ def fresh_throttle():
 def github(db):
     element, _ = element_upsert(definition=read_element_file(ELEMENTS_DIR / "github.json"))
     return element
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 def github_instance(owner, callback_url, **configuration):

@@ -10,15 +10,8 @@ from events.tasks import dispatch_due_polls
 from integrations.instances import instance_create
 from tests.events.conftest import at, desk_instance_json
 from tests.processes import start_worker, stop, wait_for
-from tests.receiver import Receiver
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 def test_a_worker_process_polls_and_delivers(transactional_db, desk, user, sim, receiver):

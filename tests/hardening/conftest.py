@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from devtools.simulator import DeskSimulator
 from tests.hardening.support import OUTCOMES, ArrivalLog, WorkerCluster
-from tests.receiver import Receiver
 
 
 @pytest.fixture
@@ -60,12 +59,6 @@ def sim():
 @pytest.fixture
 def arrivals(sim) -> ArrivalLog:
     return ArrivalLog(sim)
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

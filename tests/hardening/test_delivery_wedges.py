@@ -18,7 +18,6 @@ from tests.api_helpers import BASE, client_for
 from tests.events.eventlog_data import delivery
 from tests.events.queued import run_queued_tasks
 from tests.factories import InstanceFactory
-from tests.receiver import Receiver
 
 HEADERS = "event.notification.callback.headers"
 SIGNATURE_KEY = "event.notification.signature.key"
@@ -52,12 +51,6 @@ OLD_ROWS = {
         "retried as scheduled.",
     ),
 }
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 @pytest.fixture

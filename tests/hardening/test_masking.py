@@ -19,17 +19,11 @@ from tests.api_helpers import BASE, MASK, client_for, create_instance, desk_inst
 from tests.events.eventlog_data import delivery
 from tests.events.factories import DeliveryAttemptFactory
 from tests.factories import InstanceFactory
-from tests.receiver import Answer, Receiver
+from tests.receiver import Answer
 
 HEADERS = "event.notification.callback.headers"
 HEADER_VALUE = "HeaderValue-3Jd9Qs"
 URL_PASSWORD = "UrlPassword-8Vn2Kw"
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 @pytest.fixture

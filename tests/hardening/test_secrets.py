@@ -31,7 +31,7 @@ from integrations.models import Instance
 from integrations.provider import ProviderClient
 from tests.api_helpers import BASE, client_for
 from tests.events.conftest import desk_instance_json
-from tests.receiver import Answer, Receiver
+from tests.receiver import Answer
 
 SECRETS = {
     "consumer secret": "ConsumerSecret-7Qx9Lr",
@@ -75,12 +75,6 @@ def sim():
         access_tokens={SECRETS["access token"]: SECRETS["access token secret"]},
     ) as simulator:
         yield simulator
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 def desk_json(sim, receiver, *, consumer_secret: str, name: str) -> dict:
