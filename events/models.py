@@ -61,6 +61,13 @@ class EventLog(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Per-object ordering (``event.notification.ordering`` = ``object``): the earlier,
+    # undelivered delivery sharing an object with this one that it waits for.
+    held_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="holding"
+    )
+    # An operator let later deliveries of this one's objects go ahead of it.
+    order_released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -143,6 +150,32 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.object_type}/{self.object_id}"
+
+
+class KnownObject(models.Model):
+    """An object of a reconciling poller (``event.poller.reconcile.interval``): captured by a
+    poll or seen in a complete scan of the provider's ids. A known object missing from a
+    complete scan was deleted at the provider (events/reconcile.py)."""
+
+    poller_object = models.ForeignKey(
+        "integrations.PollerObject", on_delete=models.CASCADE, related_name="known_objects"
+    )
+    object_id = models.CharField(max_length=500)
+    # The last record captured or scanned: the raw record of its DELETED event.
+    record = PayloadJSONField(default=dict)
+    # When it was last captured or seen in a scan.
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["poller_object", "object_id"], name="knownobject_unique_id"
+            )
+        ]
+        indexes = [models.Index(fields=["poller_object", "seen_at"], name="knownobject_seen_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.poller_object_id}:{self.object_id}"
 
 
 class DeliveryAttempt(models.Model):

@@ -190,6 +190,16 @@ class PollerObject(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The provider's clock. ``baseline`` is the moment events were enabled (or capture
+    # restarted, or the backfill date) on the provider's clock, set by the first poll: no
+    # change at or before it is an event. ``clock_skew`` is the provider's clock minus ours
+    # in seconds, measured from the Date header of the last poll's first answer.
+    baseline = models.DateTimeField(null=True, blank=True)
+    clock_skew = models.FloatField(null=True, blank=True)
+    # Delete reconciliation (events/reconcile.py, ``event.poller.reconcile.interval``): when
+    # the last complete scan of the provider's ids finished, and the last scan's outcome.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconcile_result = models.JSONField(default=dict, blank=True)
 
     objects = PollerObjectQuerySet.as_manager()
 

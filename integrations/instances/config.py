@@ -17,6 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from integrations.instances.capture_config import (
+    ORDERING,
+    RECONCILE_INTERVAL,
+    ordering,
+    reconcile_interval,
+)
 from integrations.instances.notification_config import (
     BASIC_USERNAME,
     CALLBACK_HEADERS,
@@ -148,6 +154,8 @@ EVENT_KEYS = {
     "event.metadata": _metadata,
     "event.notification.subscription.id": _identifier,
     "event.helper.key": text,
+    ORDERING: ordering,
+    RECONCILE_INTERVAL: reconcile_interval,
 }
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from integrations.instances.capture_config import ORDERING, RECONCILE_INTERVAL, reconcile_every
 from integrations.instances.config import EVENT_KEYS, invalid_message
 from integrations.instances.pollers_config import Invalid
 from integrations.models import Instance
@@ -52,6 +53,10 @@ class EventSettings:
     basic_username: str = ""
     basic_password: str = ""
     instance_finder: InstanceFinder | None = None
+    # "none" or "object": whether a delivery may overtake an earlier one of the same object.
+    ordering: str = "none"
+    # Hours between scans of the provider's ids: for every object, or per object type.
+    reconcile_hours: int | dict[str, int] | None = None
     # "<key>: <why>" per stored setting that is not valid (and took its default).
     problems: dict[str, str] = field(default_factory=dict)
 
@@ -59,6 +64,14 @@ class EventSettings:
     def delivery_problems(self) -> list[str]:
         """Why a delivery's request cannot be built as configured; empty when it can."""
         return [self.problems[key] for key in DELIVERY_KEYS if key in self.problems]
+
+    @property
+    def ordered_by_object(self) -> bool:
+        return self.ordering == "object"
+
+    def reconcile_every(self, object_type: str) -> timedelta | None:
+        """How often the provider's ids of ``object_type`` are scanned; None: never."""
+        return reconcile_every(self.reconcile_hours, object_type)
 
 
 def event_settings(instance: Instance) -> EventSettings:
@@ -80,6 +93,8 @@ def event_settings(instance: Instance) -> EventSettings:
         basic_username=stored(BASIC_USERNAME) or "",
         basic_password=stored(BASIC_PASSWORD) or "",
         instance_finder=InstanceFinder(config_key.strip(), json_path.strip()) if finder else None,
+        ordering=stored(ORDERING) or "none",
+        reconcile_hours=stored(RECONCILE_INTERVAL),
         problems=problems,
     )
 
