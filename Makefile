@@ -8,7 +8,7 @@ SIM_PORT ?= 8765
 DEMO ?= $(if $(filter 0 false no off,$(TRIBUTARY_DEMO)),0,1)
 BASE_URL := http://127.0.0.1:$(PORT)
 SIM_URL := http://127.0.0.1:$(SIM_PORT)
-LOGIN := $(if $(DJANGO_SUPERUSER_PASSWORD),admin (password from DJANGO_SUPERUSER_PASSWORD),admin (password printed above when the user was created; set DJANGO_SUPERUSER_PASSWORD to choose one))
+LOGIN := $(if $(DJANGO_SUPERUSER_PASSWORD),admin (password from DJANGO_SUPERUSER_PASSWORD),admin (password printed when the user was created; `make password` sets a new one))
 VENV ?= .venv
 VENV_PYTHON := $(VENV)/bin/python
 # Reinstall when pyproject.toml is newer than the stamp.
@@ -24,12 +24,14 @@ export TRIBUTARY_DEV_TOOLS := true
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check clean
+.PHONY: help install run test lint format check clean tour-env password
 
 help:
 	@echo "make run     install into $(VENV), set up, and run the web server, the worker and a demo (Desk simulator"
 	@echo "             delivering to the callback inbox) on 127.0.0.1:$(PORT); DEMO=0: web server and worker only"
 	@echo "make test    run the tests (throwaway PostgreSQL when installed, else SQLite); ARGS='-k foo'"
+	@echo "make tour-env  (while make run runs) shell exports for the README tour: eval \"\$$(make -s tour-env)\""
+	@echo "make password  give the admin login a new password and print it"
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make format  ruff format + ruff check --fix"
 	@echo "make check   manage.py check + makemigrations --check"
@@ -64,6 +66,12 @@ else
 		worker="$(VENV_PYTHON) manage.py qcluster" \
 		simulator="$(VENV_PYTHON) manage.py desk_simulator --port $(SIM_PORT) --activity"
 endif
+
+tour-env: install
+	@TRIBUTARY_DEV_TOOLS=true $(VENV_PYTHON) manage.py tour_env --base-url $(BASE_URL) --simulator-url $(SIM_URL)
+
+password: install
+	@$(VENV_PYTHON) manage.py create_local_admin --new-password --base-url $(BASE_URL)
 
 test: install
 	bash scripts/with-test-postgres.sh $(VENV_PYTHON) -m pytest $(PYTEST_ARGS) $(ARGS)

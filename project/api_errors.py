@@ -108,9 +108,36 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
         errors = _flatten(exc.detail)
         response.data = error_body(_summary(errors), errors)
     else:
-        detail = getattr(exc, "detail", response.data)
-        response.data = error_body(str(detail))
+        detail = getattr(exc, "detail", None)
+        if detail is None and isinstance(response.data, dict):
+            detail = response.data.get("detail", "")
+        response.data = error_body(_plain(str(detail or response.status_text)))
     return response
+
+
+# What the API calls each model in its messages; Django's 404 names the model class.
+RESOURCE_NAMES = {
+    "Instance": "instance",
+    "Element": "element",
+    "EventLog": "delivery",
+    "Event": "event",
+    "PollerObject": "poller",
+    "InboundWebhook": "inbound webhook",
+    "DeliveryAttempt": "delivery attempt",
+}
+_NO_MATCH = re.compile(r"^No (\w+) matches the given query\.$")
+
+
+def _plain(message: str) -> str:
+    """A message in the API's words: ``get_object_or_404``'s "No EventLog matches the given
+    query." becomes "No delivery with that id is visible to you."
+    """
+    match = _NO_MATCH.match(message)
+    if match is None:
+        return message
+    name = RESOURCE_NAMES.get(match[1], "resource")
+    by = {"element": "key", "poller": "name"}.get(name, "id")
+    return f"No {name} with that {by} is visible to you."
 
 
 @csrf_exempt  # a JSON 404 for any method: CSRF's HTML 403 would hide it

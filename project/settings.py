@@ -296,7 +296,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": TRIBUTARY_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("TRIBUTARY_LOG_LEVEL", "INFO")},
     # Their DEBUG lines carry OAuth access tokens: never below INFO, whatever the root level.
-    "loggers": {name: {"level": "INFO"} for name in ("oauthlib", "requests_oauthlib")},
+    "loggers": {
+        **{name: {"level": "INFO"} for name in ("oauthlib", "requests_oauthlib")},
+        # django-q2 logs every task it hands out and finishes at INFO: hundreds of lines an
+        # hour that say nothing. Tributary logs each poll and delivery outcome itself.
+        "django-q": {"level": env_str("TRIBUTARY_QUEUE_LOG_LEVEL", "WARNING")},
+    },
 }
 if TRIBUTARY_LOG_FORMAT == "json":
     # Django's own loggers have plain handlers of their own: send them through ours.

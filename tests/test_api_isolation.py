@@ -57,7 +57,15 @@ def test_it_hides_another_users_objects(bob, objects, path):
     response = bob.get(BASE + path.format(**objects))
 
     assert response.status_code == 404
-    assert response.json()["errors"] == {}
+    assert_plain_not_found(response.json())
+
+
+def assert_plain_not_found(body: dict) -> None:
+    """One sentence in the API's words: no Python repr, no model class name."""
+    assert body["errors"] == {}
+    assert body["message"].startswith("No ") and body["message"].endswith("visible to you."), body
+    for internal in ("ErrorDetail", "{", "EventLog", "PollerObject", "Instance ", "query"):
+        assert internal not in body["message"], body
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
@@ -65,6 +73,7 @@ def test_it_refuses_writes_to_another_users_objects(bob, objects, method, path, 
     response = getattr(bob, method)(BASE + path.format(**objects), body, format="json")
 
     assert response.status_code == 404
+    assert_plain_not_found(response.json())
     instance = Instance.objects.get(pk=objects["instance"])
     assert instance.name != "Mine now"
     assert PollerObject.objects.get(instance=instance).enabled is True

@@ -35,17 +35,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(*command: str) -> subprocess.Popen:
-    env = {
+def start(*command: str, env: list[tuple[str, str]] = ()) -> subprocess.Popen:
+    environment = {
         **os.environ,
         "DATABASE_URL": real_processes.test_database_url(),
         "PYTHONUNBUFFERED": "1",
     }
-    env.update([PRIVATE_URLS])
+    environment.update([PRIVATE_URLS, *env])
     return subprocess.Popen(  # noqa: S603
         [sys.executable, "manage.py", *command],
         cwd=ROOT,
-        env=env,
+        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

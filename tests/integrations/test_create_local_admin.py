@@ -93,3 +93,20 @@ def test_it_never_creates_a_second_admin(db):
     run()
     run()
     assert User.objects.filter(username="admin").count() == 1
+
+
+def test_new_password_gives_an_existing_admin_a_new_password_that_logs_in(db):
+    first = re.search(r"with password: (\S+)", run()).group(1)
+
+    output = run("--new-password")
+
+    password = re.search(r"New password of 'admin': (\S+)", output).group(1)
+    admin = User.objects.get(username="admin")
+    assert password != first
+    assert admin.check_password(password) and not admin.check_password(first)
+
+
+def test_a_later_run_says_how_to_get_a_new_password(db):
+    run()
+
+    assert "make password" in run()

@@ -2,7 +2,8 @@
 
 ``make run`` calls this after ``migrate``. The password comes from DJANGO_SUPERUSER_PASSWORD
 when it is set (and is updated to it when it changed); otherwise a new user gets a generated
-password, printed once, and an existing user keeps the password it has.
+password, printed once, and an existing user keeps the password it has. ``--new-password``
+(``make password``) gives the user a new generated password and prints it.
 """
 
 from __future__ import annotations
@@ -32,9 +33,18 @@ class Command(BaseCommand):
             default="http://127.0.0.1:8000",
             help="Where the server runs, for the printed login URL. Default: %(default)s.",
         )
+        parser.add_argument(
+            "--new-password",
+            action="store_true",
+            help=f"Give the user a new generated password and print it (unless {PASSWORD_VARIABLE} "
+            "is set: then that one).",
+        )
 
-    def handle(self, *args, username: str, base_url: str, **options) -> None:
+    def handle(self, *args, username: str, base_url: str, new_password: bool, **options) -> None:
         password = os.environ.get(PASSWORD_VARIABLE) or None
+        generated_now = new_password and password is None
+        if generated_now:
+            password = secrets.token_urlsafe(16)
         login_url = base_url.rstrip("/") + reverse("admin:index")
         user_model = get_user_model()
 
@@ -45,7 +55,7 @@ class Command(BaseCommand):
                 .first()
             )
             if user is None:
-                generated = password is None
+                generated = password is None or generated_now
                 if generated:
                     password = secrets.token_urlsafe(16)
                 user_model._default_manager.create_superuser(
@@ -69,11 +79,11 @@ class Command(BaseCommand):
                         )
                     )
             else:
-                self._update(user, username=username, password=password)
+                self._update(user, username=username, password=password, generated=generated_now)
 
         self.stdout.write(f"Log in at {login_url}")
 
-    def _update(self, user, *, username: str, password: str | None) -> None:
+    def _update(self, user, *, username: str, password: str | None, generated: bool) -> None:
         promoted = not (user.is_active and user.is_staff and user.is_superuser)
         if promoted:
             user.is_active = user.is_staff = user.is_superuser = True
@@ -81,7 +91,10 @@ class Command(BaseCommand):
                 self.style.WARNING(f"User '{username}' existed; made it an active superuser.")
             )
         changed = password is not None and not user.check_password(password)
-        if changed:
+        if changed and generated:
+            user.set_password(password)
+            self.stdout.write(self.style.SUCCESS(f"New password of '{username}': {password}"))
+        elif changed:
             user.set_password(password)
             self.stdout.write(
                 self.style.SUCCESS(
@@ -95,7 +108,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 f"Superuser '{username}' already exists; its password was not changed. "
-                f"To reset it, set {PASSWORD_VARIABLE} and run this command again."
+                "`make password` (or this command with --new-password) sets a new one."
             )
         if promoted or changed:
             user.save()
