@@ -14,8 +14,13 @@ from django.utils.text import Truncator
 
 from core.admin import ReadOnlyAdminMixin
 from core.http import redacted_headers
+from events.delivery import with_holds
 from events.models import DeliveryAttempt, Event, EventLog
-from events.operations import deliveries_redeliver, notifications_reactivate
+from events.operations import (
+    deliveries_redeliver,
+    deliveries_release_held,
+    notifications_reactivate,
+)
 from integrations.admin import InstanceAdmin, pretty_json
 from integrations.models import Instance
 
@@ -67,6 +72,7 @@ class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "attempt_count",
         "last_status_code",
         "next_attempt_at",
+        "order",
         "created_at",
     )
     list_filter = ("status", "source", "object_type", "instance__element")
@@ -86,13 +92,18 @@ class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "last_status_code",
         "last_error",
         "next_attempt_at",
+        "order",
+        "order_released_at",
         "created_at",
         "updated_at",
         "delivered_at",
         "body_pretty",
     )
     readonly_fields = fields
-    actions = ("redeliver",)
+    actions = ("redeliver", "release_held")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EventLog]:
+        return with_holds(super().get_queryset(request))
 
     @admin.action(description="Redeliver (same ids, new attempts)")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[EventLog]) -> None:
@@ -107,6 +118,33 @@ class EventLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ids = queryset.order_by("created_at", "id").values_list("pk", flat=True)
         redelivery = deliveries_redeliver(event_log_ids=ids, background=True)
         self.message_user(request, redelivery.queued_message("for redelivery"), messages.SUCCESS)
+
+    @admin.action(
+        description="Release held deliveries (later deliveries of their objects stop waiting)"
+    )
+    def release_held(self, request: HttpRequest, queryset: QuerySet[EventLog]) -> None:
+        if queryset.count() > MAX_ADMIN_REDELIVERIES:
+            self.message_user(
+                request,
+                f"Select at most {MAX_ADMIN_REDELIVERIES} deliveries, or use "
+                "`python manage.py release_held ID`.",
+                messages.ERROR,
+            )
+            return
+        ids = list(queryset.order_by("id").values_list("pk", flat=True))
+        release = deliveries_release_held(event_log_ids=ids, background=True)
+        self.message_user(request, release.message, messages.SUCCESS)
+
+    @admin.display(description="Order")
+    def order(self, obj: EventLog) -> str:
+        """Per-object ordering: what this delivery waits for, or how many wait for it."""
+        parts = []
+        if obj.held_behind:
+            parts.append(f"held behind delivery {obj.held_behind}")
+        if obj.holding_count:
+            noun = "delivery" if obj.holding_count == 1 else "deliveries"
+            parts.append(f"holds {obj.holding_count} later {noun}")
+        return "; ".join(parts) or "-"
 
     @admin.display(description="Body")
     def body_pretty(self, obj: EventLog) -> SafeString:

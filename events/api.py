@@ -1,4 +1,5 @@
-"""Apps API: poller objects, events, deliveries, reactivation and poll-now.
+"""Apps API: poller objects, events, deliveries, redelivery, release of held deliveries,
+reactivation and poll-now.
 
 Everything is reached through the instances the user may see
 (``integrations.instances.services.instances_visible_to``): another user's object is a 404.
@@ -21,10 +22,12 @@ from rest_framework.views import APIView
 
 from core.api import NewestFirst
 from core.changes import EventType
+from events.delivery import with_holds
 from events.models import Event, EventLog
 from events.operations import (
     Deliveries,
     deliveries_redeliver,
+    deliveries_release_held,
     instance_deliveries_redeliver,
     notifications_reactivate,
     poller_poll,
@@ -39,6 +42,7 @@ from events.serializers import (
     ReactivatedSerializer,
     RedeliverSinceSerializer,
     RedeliveryQueuedSerializer,
+    ReleasedSerializer,
 )
 from integrations.instances import instances_visible_to, poller_object_update
 from integrations.models import Instance, PollerObject
@@ -217,7 +221,7 @@ class InstanceEventList(EventListBase):
 
 def visible_deliveries(request: Request):
     visible = instances_visible_to(user=request.user)
-    return EventLog.objects.filter(instance__in=visible)
+    return with_holds(EventLog.objects.filter(instance__in=visible))
 
 
 @extend_schema_view(get=extend_schema(tags=DELIVERIES, operation_id="deliveries_list"))
@@ -258,6 +262,23 @@ class DeliveryRedeliver(APIView):
         delivery = get_object_or_404(visible_deliveries(request), pk=pk)
         redelivery = deliveries_redeliver(event_log_ids=[delivery.pk], background=True)
         return Response(redelivery_queued(redelivery), status.HTTP_202_ACCEPTED)
+
+
+class DeliveryRelease(APIView):
+    @extend_schema(
+        tags=DELIVERIES,
+        operation_id="deliveries_release",
+        summary="Release held deliveries: later deliveries of this delivery's objects stop "
+        "waiting for it (per-object ordering); those it held are queued, in order",
+        request=None,
+        responses={202: ReleasedSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        delivery = get_object_or_404(visible_deliveries(request), pk=pk)
+        release = deliveries_release_held(event_log_ids=[delivery.pk], background=True)
+        ids = release.deliveries.event_log_ids
+        body = {"id": delivery.pk, "deliveries": ids, "queued": len(ids)}
+        return Response(body, status.HTTP_202_ACCEPTED)
 
 
 class InstanceRedeliver(APIView):

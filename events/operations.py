@@ -1,5 +1,6 @@
 """What an operator can ask for, whichever interface asks: redeliver, reactivate an
-instance's notifications, send what is due, poll now.
+instance's notifications, release the deliveries held behind one (per-object ordering), send
+what is due, poll now.
 
 The web (admin, event log, API) passes ``background=True``: what is quick (choosing the
 deliveries, lifting a suspension) happens at once, and the sending or polling is queued for a
@@ -15,12 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils import timezone
+
 from core.http import is_success
 from events.delivery import (
     Progress,
     deliveries_due,
     deliveries_send,
     deliveries_since,
+    delivery_order_release,
     instance_notifications_reactivate,
 )
 from events.models import DeliveryAttempt
@@ -107,6 +111,48 @@ def notifications_reactivate(
         return Reactivation(instance, Deliveries(ids, queued=True))
     attempts = deliveries_send(event_log_ids=ids, progress=progress)
     return Reactivation(instance, Deliveries(ids, queued=False, attempts=attempts))
+
+
+@dataclass(frozen=True)
+class Release:
+    """Deliveries released by an operator (``event_log_ids``) and what they held back."""
+
+    event_log_ids: list[int]
+    deliveries: Deliveries
+
+    @property
+    def message(self) -> str:
+        ids = self.event_log_ids
+        one = len(ids) == 1
+        which = f"delivery {ids[0]}" if one else "deliveries " + ", ".join(map(str, ids))
+        it = "it" if one else "them"
+        done = f"Later deliveries of the objects of {which} no longer wait for {it}"
+        sent = self.deliveries
+        if not sent.event_log_ids:
+            return f"{done}; none was held behind {it}."
+        if sent.queued:
+            return f"{done}. {sent.queued_message(f'held behind {it} to send in order')}"
+        return f"{done}. Sent {sent.delivered} of {len(sent.event_log_ids)} held behind {it}."
+
+
+def deliveries_release_held(
+    *, event_log_ids: Sequence[int], background: bool, progress: Progress | None = None
+) -> Release:
+    """Release held deliveries: let later deliveries of these deliveries' objects go ahead of
+    them (per-object ordering), typically of a failed one that the app has given up on.
+    From now on these hold nothing back; the deliveries they held are sent, oldest first,
+    each checked again (one that shares an object with another earlier undelivered delivery
+    waits for that one)."""
+    now = timezone.now()
+    released: set[int] = set()
+    for event_log_id in event_log_ids:
+        released.update(delivery_order_release(event_log_id=event_log_id, now=now))
+    ids = sorted(released)
+    if background:
+        deliveries_enqueue_in_order(event_log_ids=ids)
+        return Release(list(event_log_ids), Deliveries(ids, queued=True))
+    attempts = deliveries_send(event_log_ids=ids, progress=progress)
+    return Release(list(event_log_ids), Deliveries(ids, queued=False, attempts=attempts))
 
 
 def deliveries_send_due(*, progress: Progress | None = None) -> Deliveries:

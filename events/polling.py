@@ -3,6 +3,8 @@
 The cursor algorithm (docs/architecture.md, "Change capture"):
 - the window starts at ``cursor − pollDelay − lookback``; the cursor is the highest provider
   ``updated`` value seen, so provider and Tributary clocks never mix;
+- the first poll starts from the baseline, the moment events were enabled on the provider's
+  clock (events/baseline.py); no change at or before it is ever an event;
 - re-reading the overlap is harmless because an Event's version (updated value + content
   hash) is unique per object, so a record already captured is skipped (events/capture.py);
 - no transaction is open while a page is fetched: each page's new changes commit in one
@@ -24,10 +26,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.changes import Change
+from events.baseline import ProviderClock, baseline_at, window_start
 from events.capture import changes_capture
 from events.classify import RecordError, classify, describe, filter_date
 from events.messages import polling_raw
 from events.models import Source
+from events.reconcile import known_objects_capture, poller_reconcile
 from events.scheduling import (
     PollerClaim,
     poll_failed,
@@ -71,6 +75,8 @@ class PollResult:
     cursor_before: datetime | None = None
     cursor_after: datetime | None = None
     windows: int = 1
+    clock_skew: float | None = None
+    baseline: datetime | None = None
     warnings: list[str] = field(default_factory=list)
     new_events: list[dict] = field(default_factory=list)
     event_log_ids: list[int] = field(default_factory=list)
@@ -85,19 +91,11 @@ class PollResult:
             "cursorBefore": self.cursor_before.isoformat() if self.cursor_before else None,
             "cursorAfter": self.cursor_after.isoformat() if self.cursor_after else None,
             "windows": self.windows,
+            "clockSkewSeconds": self.clock_skew,
+            "baseline": self.baseline.isoformat() if self.baseline else None,
             "warnings": self.warnings,
             "dryRun": self.dry_run,
         }
-
-
-def window_start(poller: PollerObject, now: datetime) -> datetime:
-    """The cursor, or on the first poll the baseline: when events were enabled, or the
-    backfill date the instance asks for."""
-    if poller.cursor is not None:
-        return poller.cursor
-    return (
-        event_settings(poller.instance).backfill_since or poller.instance.events_enabled_at or now
-    )
 
 
 class _Poll:
@@ -121,14 +119,17 @@ class _Poll:
         self.now = now
         self.dry_run = dry_run
         self.client = client
+        self.clock = ProviderClock(now, client)
         self.start = window_start(poller, now)
         self.overlap = timedelta(seconds=poller.poll_delay + poller.lookback)
         self.since = self.start - self.overlap
         self.baseline = poller.cursor is None
-        # Changes older than this are not events. The first poll is a baseline: nothing
-        # from before events were enabled (or the backfill date), though it reads the
-        # lookback like every poll.
-        self.floor = self.start if self.baseline else self.since
+        # Changes at or before this are not events: on a first poll the baseline (``_settle``
+        # puts it on the provider's clock), later the window's start but never the baseline.
+        self.floor = self.start if self.baseline else max(self.since, poller.baseline or self.since)
+        # A first poll without the provider's clock: what it reads is history (``_settle``).
+        self.history_only = False
+        self.newest: datetime | None = None
         self.batch_size = event_settings(self.instance).batch_size
         self.result = PollResult(
             poller_object_id=poller.pk,
@@ -169,11 +170,15 @@ class _Poll:
                     query.path, query.params, page_size=query.page_size, resource=resource
                 ):
                     self.result.pages += 1
+                    if self._settle():  # the first window started too late: again
+                        break
                     self._take_page(page.records, query)
                     self._store_page()
                     if self.progress:
                         self.progress(self.result)
-                break
+                else:
+                    break
+                at = self.since
             except PageCapReached:
                 # Too many pages for one window: start a new window at the newest change seen.
                 if self.max_seen is None or self.max_seen == before:
@@ -184,6 +189,11 @@ class _Poll:
                     ) from None
                 at = self.max_seen - timedelta(seconds=1)
                 self.result.windows += 1
+        self._settle()
+        if self.history_only:
+            self.start = self.newest or self.start
+        self.result.baseline = self.start if self.baseline else self.poller.baseline
+        self.result.clock_skew = self.clock.skew
         with transaction.atomic():
             self._renew()
             self._flush()
@@ -194,8 +204,30 @@ class _Poll:
                     summary=self.result.summary(),
                     cursor=self.result.cursor_after,
                     now=self.now,
+                    baseline=self.start if self.baseline else None,
+                    clock_skew=self.clock.skew,
                 )
         return self.result
+
+    def _settle(self) -> bool:
+        """Once the first answer is read: the provider's clock and a first poll's baseline on
+        it, or without it the newest change read. True when the first window must be read
+        again from the baseline: the provider's clock is behind ours by over the overlap."""
+        if self.clock.read:
+            return False
+        if problem := self.clock.read_once(self.client):
+            self._warn(problem)
+        skew = self.clock.skew
+        if skew is not None:
+            self.poller.clock_skew = skew  # recorded with a failure too
+        if not self.baseline or skew is None:
+            self.history_only = self.baseline and self.uses_dates
+            return False
+        self.start = self.floor = self.saved = baseline_at(self.start, skew)
+        if self.start >= self.since:
+            return False
+        self.since = self.start - self.overlap
+        return True
 
     def _take_page(self, records: list[dict], query) -> None:
         for record in records:
@@ -217,9 +249,14 @@ class _Poll:
                 else:
                     self.last_updated = updated
             compared = filter_date(classified, self.poller)
+            if self.history_only:
+                self.newest = max(filter(None, [self.newest, compared]), default=None)
+                self.max_seen = max(filter(None, [self.max_seen, updated]), default=None)
+                continue
             if compared is not None and compared <= self.floor:
                 continue
-            if self.poller.filter_by_current_date and compared is not None and compared > self.now:
+            late = compared is not None and compared > self.clock.provider_now()
+            if self.poller.filter_by_current_date and late:
                 continue
             previous = self.seen.get(change.object_id)
             if previous is not None and previous[0] != change.version and previous[1]:
@@ -238,7 +275,8 @@ class _Poll:
             stored = self._flush(full_batches_only=True)
             cursor = self._progress_cursor() if stored else None
             if cursor is not None:
-                poll_progressed(poller=self.poller, cursor=cursor)
+                baseline = self.start if self.baseline else None
+                poll_progressed(poller=self.poller, cursor=cursor, baseline=baseline)
                 self.saved = cursor
 
     def _renew(self) -> None:
@@ -265,6 +303,7 @@ class _Poll:
             full_batches_only=full_batches_only,
             dry_run=self.dry_run,
         )
+        known_objects_capture(poll=self, held=captured.held)
         self.pending = captured.held
         self.result.events.update(captured.events)
         self.result.new_events.extend(captured.new_events)
@@ -279,7 +318,7 @@ class _Poll:
     def _next_cursor(self) -> datetime:
         """The cursor once every page of the window has been read."""
         if not self.uses_dates:
-            return self.now
+            return self.clock.provider_now()
         cursor = max(self.start, self.max_seen) if self.max_seen else self.start
         if self.rewind_to is not None:
             cursor = max(self.start, min(cursor, self.rewind_to))
@@ -333,7 +372,7 @@ def poll_object(
         poller = PollerObject.objects.select_related("instance__element").get(pk=poller_object_id)
         client = client or ProviderClient(poller.instance)
         try:
-            return _Poll(
+            result = _Poll(
                 poller, claim=claim, now=now, dry_run=dry_run, client=client, progress=progress
             ).run()
         except PollSkipped:
@@ -344,6 +383,9 @@ def poll_object(
         except Exception as exc:
             _after_failure(poller, f"internal error: {exc!r}", now, dry_run=dry_run)
             raise
+        if not dry_run:  # deletes no listing shows: events/reconcile.py
+            poller_reconcile(poller=poller, claim=claim, client=client, now=now, into=result)
+        return result
     finally:
         poller_release(claim=claim)
 
@@ -352,4 +394,4 @@ def _after_failure(poller: PollerObject, message: str, now: datetime, *, dry_run
     # What the poll stored before it failed stays, with its progress; renewed OAuth 2 tokens
     # were saved when they came (no transaction is open while the provider is asked).
     if not dry_run:
-        poll_failed(poller=poller, message=message, now=now)
+        poll_failed(poller=poller, message=message, now=now, clock_skew=poller.clock_skew)

@@ -103,17 +103,32 @@ def due_pollers_claim(*, now: datetime | None = None, limit: int = 500) -> list[
     return [poller.pk for poller in due]
 
 
-def poll_progressed(*, poller: PollerObject, cursor: datetime) -> None:
+def poll_progressed(
+    *, poller: PollerObject, cursor: datetime, baseline: datetime | None = None
+) -> None:
     """Save a running poll's progress: the next poll starts from ``cursor`` should this one
-    not finish."""
-    PollerObject.objects.filter(pk=poller.pk).update(cursor=cursor)
+    not finish. A first poll saves its ``baseline`` with it: the next poll is no first poll,
+    and must still take nothing at or before it as an event."""
+    fields = {"cursor": cursor, **({"baseline": baseline} if baseline else {})}
+    PollerObject.objects.filter(pk=poller.pk).update(**fields)
 
 
 def poll_succeeded(
-    *, poller: PollerObject, summary: dict, cursor: datetime | None, now: datetime
+    *,
+    poller: PollerObject,
+    summary: dict,
+    cursor: datetime | None,
+    now: datetime,
+    baseline: datetime | None = None,
+    clock_skew: float | None = None,
 ) -> None:
-    """Record a successful poll: the new cursor, the summary, the next poll one interval on."""
+    """Record a successful poll: the new cursor, the summary, the next poll one interval on,
+    the provider's clock as the poll measured it (``clock_skew``, seconds, provider minus
+    ours; None: its answers had no Date header) and, from a first poll, the baseline."""
     poller.cursor = cursor
+    poller.clock_skew = clock_skew
+    if baseline is not None:
+        poller.baseline = baseline
     poller.last_poll_at = now
     poller.last_success_at = now
     poller.last_result = storable_json(summary)
@@ -131,13 +146,18 @@ def poll_succeeded(
             "last_error",
             "consecutive_failures",
             "next_poll_at",
+            "clock_skew",
+            *(["baseline"] if baseline is not None else []),
         ]
     )
 
 
-def poll_failed(*, poller: PollerObject, message: str, now: datetime) -> None:
+def poll_failed(
+    *, poller: PollerObject, message: str, now: datetime, clock_skew: float | None = None
+) -> None:
     """Record a failed poll; the next one backs off: interval × 2^failures, at most an hour
-    (or one interval, when that is longer)."""
+    (or one interval, when that is longer). A ``clock_skew`` the poll measured before it
+    failed is kept."""
     failures = poller.consecutive_failures + 1
     interval = timedelta(minutes=poller.instance.effective_refresh_interval)
     backoff = min(interval * (2 ** min(failures, 10)), max(MAX_BACKOFF, interval))
@@ -147,6 +167,7 @@ def poll_failed(*, poller: PollerObject, message: str, now: datetime) -> None:
         last_error_at=now,
         consecutive_failures=failures,
         next_poll_at=now + backoff,
+        **({"clock_skew": clock_skew} if clock_skew is not None else {}),
     )
     log.warning(
         "poll of %s failed (%s in a row): %s",

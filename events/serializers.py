@@ -12,8 +12,35 @@ from rest_framework import serializers
 
 from core.changes import EventType
 from events.models import EventLog, Source
-from integrations.instances import poller_object_render, poller_stalled_reason
+from integrations.instances import (
+    poller_clock_describe,
+    poller_object_render,
+    poller_reconcile_describe,
+    poller_reconcile_state,
+    poller_stalled_reason,
+)
 from integrations.models import PollerObject
+
+
+class ReconciliationSerializer(serializers.Serializer):
+    intervalHours = serializers.IntegerField(
+        allow_null=True,
+        help_text="Hours between scans of the provider's ids (event.poller.reconcile.interval); "
+        "null: no scan.",
+    )
+    lastCompleteAt = serializers.DateTimeField(
+        allow_null=True, help_text="When the last complete scan finished."
+    )
+    last = serializers.JSONField(
+        allow_null=True,
+        help_text='The last scan, complete or not: {"at", "outcome" ("complete", "failed" or '
+        '"refused"), "scanned" (ids seen), "known" (ids known before), "deleted" (DELETED '
+        'events emitted), "pages", "message"}; null: none yet.',
+    )
+    summary = serializers.CharField(help_text="The same in words.")
+    warning = serializers.CharField(
+        allow_null=True, help_text="Set when the last scan failed or was refused."
+    )
 
 
 class PollerStateSerializer(serializers.Serializer):
@@ -25,6 +52,35 @@ class PollerStateSerializer(serializers.Serializer):
     lastErrorDate = serializers.DateTimeField(source="last_error_at", allow_null=True)
     nextPollDate = serializers.DateTimeField(source="next_poll_at", allow_null=True)
     consecutiveFailures = serializers.IntegerField(source="consecutive_failures")
+    baseline = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When events were enabled (or capture restarted, or the backfill date), on "
+        "the provider's clock, as the first poll set it: no change at or before it is an event.",
+    )
+    clockSkewSeconds = serializers.FloatField(
+        source="clock_skew",
+        allow_null=True,
+        help_text="The provider's clock minus ours, in seconds, from the Date header of the "
+        "last poll's first answer (at most about a second below the truth); null: not known.",
+    )
+    clock = serializers.SerializerMethodField(help_text="The provider's clock, in words.")
+    clockWarning = serializers.SerializerMethodField(
+        help_text="Set when the skew is more than the poller's lookback: what it means and "
+        "what to do."
+    )
+    reconciliation = serializers.SerializerMethodField()
+
+    def get_clock(self, poller: PollerObject) -> str:
+        return poller_clock_describe(poller).text
+
+    def get_clockWarning(self, poller: PollerObject) -> str | None:
+        return poller_clock_describe(poller).warning or None
+
+    @extend_schema_field(ReconciliationSerializer)
+    def get_reconciliation(self, poller: PollerObject) -> dict[str, Any]:
+        line = poller_reconcile_describe(poller, now=self.context.get("now") or timezone.now())
+        state = {**poller_reconcile_state(poller), "summary": line.text}
+        return ReconciliationSerializer({**state, "warning": line.warning or None}).data
 
 
 class PollerSerializer(serializers.Serializer):
@@ -61,7 +117,7 @@ class PollerSerializer(serializers.Serializer):
 
     @extend_schema_field(PollerStateSerializer)
     def get_state(self, poller: PollerObject) -> dict[str, Any]:
-        return PollerStateSerializer(poller).data
+        return PollerStateSerializer(poller, context=self.context).data
 
 
 class PollerUpdateSerializer(serializers.Serializer):
@@ -119,6 +175,23 @@ class DeliverySerializer(serializers.Serializer):
     createdDate = serializers.DateTimeField(source="created_at")
     updatedDate = serializers.DateTimeField(source="updated_at")
     deliveredDate = serializers.DateTimeField(source="delivered_at", allow_null=True)
+    heldBy = serializers.IntegerField(
+        source="held_behind",
+        allow_null=True,
+        help_text="Per-object ordering (event.notification.ordering = object): the id of the "
+        "earlier, undelivered delivery of one of its objects that this one waits for; null "
+        "when it waits for none.",
+    )
+    holding = serializers.IntegerField(
+        source="holding_count",
+        help_text="How many later deliveries of its objects wait for this one (per-object "
+        "ordering); POST .../release lets them go ahead.",
+    )
+    orderReleasedDate = serializers.DateTimeField(
+        source="order_released_at",
+        allow_null=True,
+        help_text="When an operator let later deliveries of its objects go ahead of it.",
+    )
 
 
 class DeliveryDetailSerializer(DeliverySerializer):
@@ -140,6 +213,15 @@ class RedeliverSinceSerializer(serializers.Serializer):
 
 class RedeliveryQueuedSerializer(serializers.Serializer):
     deliveries = serializers.ListField(child=serializers.IntegerField())
+    queued = serializers.IntegerField()
+
+
+class ReleasedSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The delivery released: it holds nothing back now.")
+    deliveries = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The deliveries it held, queued for a worker, which sends them oldest first.",
+    )
     queued = serializers.IntegerField()
 
 

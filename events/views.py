@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.http import is_success
+from events.delivery import with_holds
 from events.eventlog import (
     Bar,
     Filters,
@@ -24,7 +25,7 @@ from events.eventlog import (
     pretty,
     raw_of,
 )
-from events.operations import deliveries_redeliver
+from events.operations import deliveries_redeliver, deliveries_release_held
 
 LOGIN_URL = "events:login"
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 720, 150, 10
@@ -68,9 +69,8 @@ def event_log_list(request: HttpRequest) -> HttpResponse:
 
 @login_required(login_url=LOGIN_URL)
 def event_log_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    event_log = get_object_or_404(
-        deliveries_visible(user=request.user).select_related("instance__element"), pk=pk
-    )
+    rows = with_holds(deliveries_visible(user=request.user).select_related("instance__element"))
+    event_log = get_object_or_404(rows, pk=pk)
     detail = delivery_detail(event_log=event_log)
     attempts = [
         (attempt, excerpt(attempt.response_body), is_success(attempt.status_code))
@@ -89,6 +89,16 @@ def event_log_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, f"{redelivery.queued_message('for redelivery')} Reload to see the new attempt."
     )
+    return redirect("events:log-detail", pk=event_log.pk)
+
+
+@login_required(login_url=LOGIN_URL)
+@require_POST
+def event_log_release(request: HttpRequest, pk: int) -> HttpResponse:
+    """Release held deliveries: later deliveries of this one's objects stop waiting for it."""
+    event_log = get_object_or_404(deliveries_visible(user=request.user), pk=pk)
+    release = deliveries_release_held(event_log_ids=[event_log.pk], background=True)
+    messages.success(request, release.message)
     return redirect("events:log-detail", pk=event_log.pk)
 
 

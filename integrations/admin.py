@@ -20,12 +20,16 @@ from django.utils.text import Truncator
 
 from integrations.forms import ElementForm, InstanceAdminForm
 from integrations.instances import (
+    StateLine,
     instance_webhook_token_rotate,
     instances_events_set,
+    poller_clock_describe,
     poller_object_render,
     poller_object_update,
+    poller_reconcile_describe,
     poller_stalled_reason,
     pollers_stalled,
+    skew_words,
 )
 from integrations.models import Element, Instance, PollerObject
 
@@ -35,6 +39,9 @@ admin.site.index_title = "Integrations and events"
 
 POLL_STATE_FIELDS = (
     "stalled",
+    "provider_clock",
+    "baseline",
+    "reconciliation",
     "cursor",
     "next_poll_at",
     "last_poll_at",
@@ -94,6 +101,28 @@ def stalled(obj: PollerObject) -> SafeString | str:
     return format_html('<strong style="color: var(--error-fg)">stalled</strong>: {}', reason)
 
 
+def _state_line(line: StateLine) -> SafeString | str:
+    if not line.warning:
+        return line.text
+    return format_html(
+        '{}<br><strong style="color: var(--error-fg)">Warning</strong>: {}',
+        line.text,
+        line.warning,
+    )
+
+
+@admin.display(description="Provider clock")
+def provider_clock(obj: PollerObject) -> SafeString | str:
+    """The provider's clock as the last poll measured it (events/baseline.py)."""
+    return _state_line(poller_clock_describe(obj))
+
+
+@admin.display(description="Delete reconciliation")
+def reconciliation(obj: PollerObject) -> SafeString | str:
+    """event.poller.reconcile.interval and the last scan (events/reconcile.py)."""
+    return _state_line(poller_reconcile_describe(obj, now=timezone.now()))
+
+
 class StalledFilter(admin.SimpleListFilter):
     title = "stalled"
     parameter_name = "stalled"
@@ -129,6 +158,8 @@ class PollerObjectInline(admin.StackedInline):
     readonly_fields = fields
     resource_spec = staticmethod(resource_spec)
     stalled = staticmethod(stalled)
+    provider_clock = staticmethod(provider_clock)
+    reconciliation = staticmethod(reconciliation)
 
     def has_add_permission(self, request: HttpRequest, obj: Instance | None = None) -> bool:
         return False
@@ -273,6 +304,7 @@ class PollerObjectAdmin(admin.ModelAdmin):
         "instance__element",
         "enabled",
         "stalled",
+        "clock",
         "next_poll_at",
         "last_success_at",
         "consecutive_failures",
@@ -284,6 +316,8 @@ class PollerObjectAdmin(admin.ModelAdmin):
     readonly_fields = ("instance", "name", "resource_spec", *POLL_STATE_FIELDS)
     resource_spec = staticmethod(resource_spec)
     stalled = staticmethod(stalled)
+    provider_clock = staticmethod(provider_clock)
+    reconciliation = staticmethod(reconciliation)
     fieldsets = (
         (None, {"fields": ("instance", "name", "enabled")}),
         ("Configuration", {"fields": ("resource_spec",), "description": POLLER_SPEC_HELP}),
@@ -298,6 +332,15 @@ class PollerObjectAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: PollerObject, form: forms.ModelForm, change: bool
     ) -> None:
         poller_object_update(poller_object=obj, enabled=form.cleaned_data["enabled"])
+
+    @admin.display(description="Provider clock", ordering="clock_skew")
+    def clock(self, obj: PollerObject) -> SafeString | str:
+        if obj.clock_skew is None:
+            return "-"
+        words = skew_words(obj.clock_skew).removesuffix(" of").removesuffix(" with")
+        if abs(obj.clock_skew) <= obj.lookback:
+            return words
+        return format_html('<strong style="color: var(--error-fg)">{}</strong>', words)
 
     @admin.display(description="Last error")
     def last_error_excerpt(self, obj: PollerObject) -> str:

@@ -50,6 +50,7 @@ urlpatterns = [
     *route("deliveries", events_api.DeliveryList, "api-deliveries"),
     *route("deliveries/<int:pk>", events_api.DeliveryDetail, "api-delivery"),
     *route("deliveries/<int:pk>/redeliver", events_api.DeliveryRedeliver, "api-delivery-redeliver"),
+    *route("deliveries/<int:pk>/release", events_api.DeliveryRelease, "api-delivery-release"),
     # Inbound provider webhooks: plain Django views, the body's bytes untouched for signatures.
     path("events/<str:element_key>", webhook_views.receive, name="webhook"),
     path("events/<str:element_key>/", webhook_views.receive),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,11 +30,13 @@ class Receiver:
     """``with Receiver() as receiver: ... receiver.url ... receiver.requests``.
 
     ``receiver.script(Answer(500), Answer(500))`` answers the next requests in that order,
-    then ``default``.
+    then ``default``. ``receiver.answer_by(choose)`` answers each request as ``choose`` says,
+    when it says something (say, by what the body holds); scripted answers come first.
     """
 
     def __init__(self, default: Answer | None = None, *, port: int = 0) -> None:
         self.default = default or Answer()
+        self.choose: Callable[[Received], Answer | None] | None = None
         self.requests: list[Received] = []
         self._answers: deque[Answer] = deque()
         self._lock = threading.Lock()
@@ -74,10 +77,18 @@ class Receiver:
         with self._lock:
             self._answers.extend(answers)
 
+    def answer_by(self, choose: Callable[[Received], Answer | None] | None) -> None:
+        """Answer with ``choose(request)`` unless it is None; ``None`` stops choosing."""
+        with self._lock:
+            self.choose = choose
+
     def _record(self, request: Received) -> Answer:
         with self._lock:
             self.requests.append(request)
-            return self._answers.popleft() if self._answers else self.default
+            if self._answers:
+                return self._answers.popleft()
+            chosen = self.choose(request) if self.choose else None
+            return chosen or self.default
 
     def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,10 @@
-"""The /api/v2 resources: cases, customers, companies and users."""
+"""The /api/v2 resources: cases, customers, companies and users.
+
+GET lists, searches and shows each; POST creates and PATCH updates cases and customers;
+DELETE /customers/{id} deletes a customer (204; it then 404s and is gone from lists and
+searches). Desk's API cannot delete a case (405): the simulator's operator control
+``DELETE /_simulator/cases/{id}`` can (control.py).
+"""
 
 from __future__ import annotations
 
@@ -136,6 +142,17 @@ def update(kind: str) -> Handler:
     return handler
 
 
+def delete(kind: str) -> Handler:
+    def handler(store: Store, request: Request, record_id: str) -> Response:
+        try:
+            store.delete(kind, int(record_id))
+        except NotFound:
+            return not_found()
+        return Response(204, content_type=None)
+
+    return handler
+
+
 def _body(request: Request) -> dict[str, Any] | Response:
     try:
         body = request.json()
@@ -159,7 +176,10 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
         (r"/cases/(?P<record_id>\d+|e-[^/]+)", {"GET": show("cases"), "PATCH": update("cases")}),
         (r"/customers", {"GET": list_or_search("customers"), "POST": create("customers")}),
         (r"/customers/search", {"GET": list_or_search("customers", search=True)}),
-        (rf"/customers/{ID}", {"GET": show("customers"), "PATCH": update("customers")}),
+        (
+            rf"/customers/{ID}",
+            {"GET": show("customers"), "PATCH": update("customers"), "DELETE": delete("customers")},
+        ),
         (
             r"/customers/(?P<parent>\d+)/cases",
             {"GET": list_or_search("cases", scope="customer_id")},

@@ -45,6 +45,8 @@ class App:
         self.auth = Authenticator(self.options.credentials)
         self.rate_limiter = RateLimiter(self.clock, self.options.rate_limit)
         self.faults = Faults()
+        # Answers carry a Date header from ``clock``; off, a provider that sends none.
+        self.date_header = True
         self.stopping = threading.Event()
         self._log_lock = threading.Lock()
         self._log: list[dict[str, Any]] = []
@@ -56,6 +58,7 @@ class App:
         self.auth.reset()
         self.rate_limiter.reset()
         self.faults.clear()
+        self.date_header = True
         self.clear_log()
 
     def handle(self, request: Request) -> Response:

@@ -10,8 +10,11 @@ GET    /_simulator/clock            {"now": "...Z", "frozen": true}
 POST   /_simulator/clock            {"now": ISO | Unix | null, "frozen": true, "advance": 60}
 POST   /_simulator/cases            create without validation (timestamps may be given)
 PATCH  /_simulator/cases/{id}       update; "system": true moves updated_at only
+DELETE /_simulator/cases/{id}       delete, gone from every read (Desk's API cannot: an
+                                     operator's purge, for delete reconciliation)
 POST   /_simulator/customers        create
 PATCH  /_simulator/customers/{id}   update
+DELETE /_simulator/customers/{id}   delete (as DELETE /api/v2/customers/{id}, without auth)
 POST   /_simulator/reset            back to the start state (data, clock, tokens, faults, log)
 """
 
@@ -105,6 +108,9 @@ def _route(app: App, method: str, path: str, body: dict[str, Any]) -> Response:
             )
         case "PATCH", _ if record:
             return json_response(200, app.store.update_customer(int(record[2]), body, raw=True))
+        case "DELETE", _ if record:
+            app.store.delete(record[1], int(record[2]))
+            return Response(204, content_type=None)
     return not_found()
 
 

@@ -32,6 +32,20 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "nginx"
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # As BaseHTTPRequestHandler's, with the Date header optional (App.date_header).
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+        if self.server.app.date_header:
+            self.send_header("Date", self.date_time_string())
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The simulator's clock, which tests set, shift and freeze, not the machine's.
+        if timestamp is None:
+            timestamp = self.server.app.clock.now().timestamp()
+        return super().date_time_string(timestamp)
+
     def handle_any(self) -> None:
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)

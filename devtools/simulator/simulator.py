@@ -145,6 +145,15 @@ class DeskSimulator:
     def update_customer(self, customer_id: int, **fields: Any) -> Record:
         return self.store.update_customer(customer_id, fields, raw=True)
 
+    def delete_case(self, case_id: int) -> None:
+        """Gone from every read, with no trace in any listing (Desk's API cannot delete a
+        case; an operator's purge can)."""
+        self.store.delete("cases", case_id)
+
+    def delete_customer(self, customer_id: int) -> None:
+        """As ``DELETE /api/v2/customers/{id}``: it 404s and is gone from lists and searches."""
+        self.store.delete("customers", customer_id)
+
     # Clock, faults, log -----------------------------------------------------
 
     def now(self) -> datetime:

@@ -1,4 +1,5 @@
-"""Thread-safe in-memory Desk data: cases and customers (writable), companies and users."""
+"""Thread-safe in-memory Desk data: cases and customers (writable, and deletable: a deleted
+record is gone from every read, and its id is never given again), companies and users."""
 
 from __future__ import annotations
 
@@ -71,6 +72,11 @@ class Store:
             }
             for case in cases:
                 self._count_case(case)
+            # Desk never reuses an id, not even a deleted record's.
+            self._last_ids = {
+                "cases": max(self._data["cases"], default=seed.FIRST_CASE_ID - 1),
+                "customers": max(self._data["customers"], default=seed.FIRST_CUSTOMER_ID - 1),
+            }
 
     def now(self) -> str:
         return iso(self.clock.now())
@@ -111,7 +117,7 @@ class Store:
             now = (not strict and fields.get("created_at")) or self.now()
             message = fields.get("message") or {}
             record = case_record(
-                max(self._data["cases"], default=seed.FIRST_CASE_ID - 1) + 1,
+                self._new_id("cases"),
                 customer_id=customer_id,
                 subject=fields.get("subject") or message.get("subject") or "",
                 description=fields.get("description"),
@@ -166,7 +172,7 @@ class Store:
         links = fields.get("_links") or {}
         with self._lock:
             record = customer_record(
-                max(self._data["customers"], default=seed.FIRST_CUSTOMER_ID - 1) + 1,
+                self._new_id("customers"),
                 first_name=fields.get("first_name", ""),
                 last_name=fields.get("last_name", ""),
                 company=fields.get("company"),
@@ -213,10 +219,26 @@ class Store:
             self._data["customers"][customer_id] = updated
             return copy.deepcopy(updated)
 
-    def _count_case(self, case: Record) -> None:
+    # Deletes ----------------------------------------------------------------
+
+    def delete(self, kind: str, record_id: int) -> None:
+        """Remove a case or a customer: it 404s and is gone from lists and searches. A
+        deleted customer's cases keep their link to it (``embed=customer`` gives null)."""
+        with self._lock:
+            record = self._data[kind].pop(record_id, None)
+            if record is None:
+                raise NotFound(f"{kind}/{record_id}")
+            if kind == "cases":
+                self._count_case(record, -1)
+
+    def _new_id(self, kind: str) -> int:
+        self._last_ids[kind] += 1
+        return self._last_ids[kind]
+
+    def _count_case(self, case: Record, change: int = 1) -> None:
         customer = self._data["customers"].get(id_from_href(case["_links"]["customer"]["href"]))
         if customer is not None:
-            customer["_links"]["cases"]["count"] += 1
+            customer["_links"]["cases"]["count"] += change
 
 
 def _check_case_create(

@@ -4,6 +4,7 @@
 - ``transport``: the POST and its answer;
 - ``retries``: when a failed delivery is tried again, and when it is given up;
 - ``state``: claims, outcomes, suspension and reactivation, what is due;
+- ``ordering``: per-object ordering: holds behind an earlier delivery, and their release;
 - ``sending``: one delivery from claim to recorded outcome, and runs of them in order.
 
 Other modules import from here, not from the modules inside.
@@ -11,6 +12,7 @@ Other modules import from here, not from the modules inside.
 
 from __future__ import annotations
 
+from events.delivery.ordering import delivery_order_release, with_holds
 from events.delivery.sending import (
     Attempted,
     Progress,
@@ -36,6 +38,7 @@ __all__ = [
     "deliveries_send",
     "deliveries_since",
     "delivery_claim",
+    "delivery_order_release",
     "delivery_redeliver",
     "delivery_send",
     "elements_signature",
@@ -43,4 +46,5 @@ __all__ = [
     "instance_notifications_reactivate",
     "request_headers",
     "standard_webhook",
+    "with_holds",
 ]

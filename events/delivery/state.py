@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from events.delivery.ordering import not_held
 from events.delivery.retries import retry_decision
 from events.delivery.transport import Response
 from events.models import EventLog
@@ -41,12 +42,13 @@ def lease() -> timedelta:
 
 def delivery_claim(*, event_log_id: int, now: datetime, manual: bool = False) -> bool:
     """Hold the delivery for one attempt. A scheduled attempt only claims a delivery that is
-    due; a manual one claims it whatever its state."""
+    due and not waiting for an earlier one of its objects (ordering.py); a manual one claims
+    it whatever its state."""
     rows = EventLog.objects.filter(pk=event_log_id).filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     )
     if not manual:
-        rows = rows.filter(status__in=ACTIVE, next_attempt_at__lte=now)
+        rows = rows.filter(not_held(), status__in=ACTIVE, next_attempt_at__lte=now)
     return rows.update(locked_until=now + lease()) == 1
 
 
@@ -64,6 +66,8 @@ def delivery_outcome_record(*, event_log: EventLog, response: Response, now: dat
     event_log.last_status_code = response.status_code
     event_log.last_error = response.error
     event_log.locked_until = None
+    # Sent: whatever it waited for is behind it.
+    event_log.held_by = None
     suspend_reason = ""
     if response.ok:
         event_log.status = EventLog.Status.DELIVERED
@@ -88,6 +92,7 @@ def delivery_outcome_record(*, event_log: EventLog, response: Response, now: dat
                 "next_attempt_at",
                 "failures",
                 "first_failed_at",
+                "held_by",
                 "updated_at",
             ]
         )
@@ -114,7 +119,8 @@ def instance_notifications_reactivate(
     *, instance: Instance, now: datetime | None = None
 ) -> list[int]:
     """Resume sending; the queued deliveries become due again, oldest first. Returns their
-    ids in the order they should be sent."""
+    ids in the order they should be sent. Holds are dropped: each is checked again when it is
+    sent, against the deliveries as they are now."""
     now = now or timezone.now()
     with transaction.atomic():
         Instance.objects.filter(pk=instance.pk).update(
@@ -132,13 +138,16 @@ def instance_notifications_reactivate(
             next_attempt_at=now,
             failures=0,
             first_failed_at=None,
+            held_by=None,
         )
     return queued
 
 
 def deliveries_due(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
     """Deliveries a worker should send now: retries that are due, and pending ones that no
-    task picked up (a crash between commit and enqueue, or a lost task)."""
+    task picked up (a crash between commit and enqueue, or a lost task). A held delivery is
+    due once its hold no longer stands (ordering.py): its blocker was delivered or released,
+    even if no run sent it then."""
     now = now or timezone.now()
     due = (
         EventLog.objects.filter(
@@ -147,6 +156,7 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 1000) -> list[in
         )
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         .filter(instance__notifications_suspended_at__isnull=True)
+        .filter(not_held())
         .order_by("next_attempt_at", "id")
     )
     return list(due.values_list("id", flat=True)[:limit])
@@ -160,7 +170,12 @@ def deliveries_since(*, instance: Instance, since: datetime) -> QuerySet[EventLo
 
 
 def delivery_restart(*, event_log_id: int, now: datetime) -> None:
-    """Put a delivery back at the start of the schedule, with the same id (redelivery)."""
+    """Put a delivery back at the start of the schedule, with the same id (redelivery). An
+    operator's redelivery waits for no earlier delivery."""
     EventLog.objects.filter(pk=event_log_id).update(
-        status=EventLog.Status.PENDING, next_attempt_at=now, failures=0, first_failed_at=None
+        status=EventLog.Status.PENDING,
+        next_attempt_at=now,
+        failures=0,
+        first_failed_at=None,
+        held_by=None,
     )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Q
 
+from events.delivery import with_holds
 from events.eventlog.access import User, deliveries_visible
 from events.eventlog.filters import MAX_ID, Filters
 from events.models import Event, EventLog
@@ -63,9 +64,11 @@ def deliveries_for(
     limit: int | None = None,
 ) -> Page:
     """One page of deliveries, newest first: the first page, the page older than the
-    ``before`` cursor or the page newer than ``after``. Two queries, whatever the page."""
+    ``before`` cursor or the page newer than ``after``. Two queries, whatever the page;
+    each delivery says whether it is held behind an earlier one or holds later ones."""
     limit = limit or PAGE_SIZE
     rows = filters.apply(deliveries_visible(user=user)).select_related("instance__element")
+    rows = with_holds(rows)
     newer_than = parse_cursor(after) if after else None
     older_than = parse_cursor(before) if before else None
     if newer_than:

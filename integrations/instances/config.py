@@ -22,6 +22,7 @@ from integrations.instances.capture_config import (
     RECONCILE_INTERVAL,
     ordering,
     reconcile_interval,
+    reconcile_problems,
 )
 from integrations.instances.notification_config import (
     BASIC_USERNAME,
@@ -313,6 +314,9 @@ def _parse_configuration(configuration: dict[str, Any], parsed: ParsedInstance) 
     )
     parsed.poller_objects = resources
     errors += poller_errors
+    errors += reconcile_problems(
+        element=element, hours=values.get(RECONCILE_INTERVAL), pollers=resources
+    )
     values.pop(POLLER_CONFIGURATION, None)
     values.pop(POLLER_URLS, None)
 

@@ -3,8 +3,8 @@
 
 An instance is written from the Cloud Elements instance JSON, validated by
 ``integrations/instances/config.py``; a change is a partial instance JSON (PATCH semantics)
-merged over what is stored and validated whole. ``events_enabled_at``, the baseline of the
-first poll, is stamped in ``_instance_write`` only.
+merged over what is stored and validated whole. ``events_enabled_at``, from which the first
+poll takes its baseline (on the provider's clock), is stamped in ``_instance_write`` only.
 """
 
 from __future__ import annotations
@@ -156,12 +156,17 @@ def instances_events_set(*, queryset: QuerySet[Instance], enabled: bool) -> Even
 
 def instance_capture_restart(*, instance: Instance, since: datetime) -> None:
     """Capture afresh from ``since``, as if events had just been enabled then: the pollers'
-    cursors and failures are cleared and their first poll (a new baseline) is due now."""
+    cursors, baselines and failures are cleared and their first poll (which sets a new
+    baseline on the provider's clock) is due now."""
     with transaction.atomic():
         Instance.objects.filter(pk=instance.pk).update(events_enabled_at=since)
         instance.events_enabled_at = since
         PollerObject.objects.filter(instance=instance).update(
-            cursor=None, next_poll_at=None, locked_until=None, consecutive_failures=0
+            cursor=None,
+            baseline=None,
+            next_poll_at=None,
+            locked_until=None,
+            consecutive_failures=0,
         )
 
 

@@ -4,12 +4,18 @@ instance's session.
 Everything provider-specific comes from the element definition: ``auth`` (see
 ``provider/auth.py``), ``pagination`` (see ``provider/pagination.py``) and ``rateLimit``
 (see ``provider/retries.py``, which decides whether and when a request is sent again).
+
+The first answer's ``Date`` header is noted (``ProviderClient.provider_date``): the provider's
+clock, which a poll compares with ours (``ProviderDate.skew``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -31,6 +37,44 @@ from integrations.provider.renewal import token_renew
 from integrations.provider.retries import NO_ANSWER, Retries
 from integrations.provider.session import build_session
 from integrations.provider.urlguard import UnsafeURL, check_url
+
+# An HTTP-date is 29 characters ("Sun, 06 Nov 1994 08:49:37 GMT"); anything much longer is not one.
+MAX_DATE_HEADER = 64
+
+
+@dataclass(frozen=True)
+class ProviderDate:
+    """The provider's clock as one answer's ``Date`` header gave it, and when we read the
+    answer (``time.monotonic()``)."""
+
+    date: datetime
+    read_at: float
+
+    def skew(self, *, now: datetime, started: float) -> float:
+        """The provider's clock minus ours, in seconds, ours being ``now`` at the monotonic
+        instant ``started`` (a poll's ``now`` and start), so a poll given a simulated ``now``
+        measures against it.
+
+        The header has whole-second resolution and is stamped before we read the answer, so
+        this is a lower bound: at most 1 s plus the time the answer took to reach us below
+        the true skew, never above it.
+        """
+        ours = now + timedelta(seconds=self.read_at - started)
+        return (self.date - ours).total_seconds()
+
+
+def header_date(response: requests.Response) -> datetime | None:
+    """The answer's ``Date`` (RFC 7231 HTTP-date) as an aware datetime; None when it is
+    missing or not a date."""
+    value = response.headers.get("Date") or ""
+    if not value or len(value) > MAX_DATE_HEADER:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # "-0000" (RFC 2822: the zone is unknown) parses naive; HTTP dates are always GMT.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ProviderClient:
@@ -59,6 +103,8 @@ class ProviderClient:
         )
         # Set once an OAuth 2 renewal stored new tokens on ``instance``.
         self.renewed = False
+        # The Date header of the first answer that had a valid one (since ``clock_watch``).
+        self.provider_date: ProviderDate | None = None
 
     def resolve(self, path_or_url: str) -> str:
         """The absolute URL for a path below the API root (``/cases``), a root-relative href
@@ -163,6 +209,7 @@ class ProviderClient:
                 attempt += 1
                 continue
             self.retries.note_answer(response)
+            self._note_date(response)
             if response.status_code < 300:
                 return response
             if response.status_code == 401 and bearer is not None and not renewed:
@@ -195,6 +242,16 @@ class ProviderClient:
             raise ProviderError(
                 f"Could not send GET {where} to {self.name}: {describe(exc)}", permanent=True
             ) from exc
+
+    def clock_watch(self) -> None:
+        """Note the Date header of the next answer that has one, in ``provider_date``."""
+        self.provider_date = None
+
+    def _note_date(self, response: requests.Response) -> None:
+        # The first answer only: a later one may come after a wait (a rate limit, a retry)
+        # that an injected ``sleep`` only pretended to take.
+        if self.provider_date is None and (date := header_date(response)) is not None:
+            self.provider_date = ProviderDate(date, time.monotonic())
 
     def _bearer(self) -> auth.BearerAuth | None:
         return self.session.auth if isinstance(self.session.auth, auth.BearerAuth) else None

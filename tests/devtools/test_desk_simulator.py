@@ -440,3 +440,56 @@ def test_it_makes_changes_as_background_activity(sim):
 
     assert len(changes) == 5
     assert recent.json()["total_entries"] >= 1
+
+
+def test_it_deletes_a_customer_which_then_404s_and_is_gone_from_lists_and_searches(sim):
+    deleted = requests.delete(sim.url + "/api/v2/customers/34290813", auth=sim.oauth1(), timeout=5)
+
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert get(sim, "/api/v2/customers/34290813").status_code == 404
+    assert 34290813 not in ids(get(sim, "/api/v2/customers"))
+    assert ids(get(sim, "/api/v2/customers/search?since_id=34290812")) == [34290814, 34290815]
+    again = requests.delete(sim.url + "/api/v2/customers/34290813", auth=sim.oauth1(), timeout=5)
+    assert again.status_code == 404
+
+
+def test_it_needs_auth_to_delete_a_customer(sim):
+    response = requests.delete(sim.url + "/api/v2/customers/34290813", timeout=5)
+
+    assert response.status_code == 401
+    assert get(sim, "/api/v2/customers/34290813").status_code == 200
+
+
+def test_it_lets_an_operator_delete_cases_and_customers_the_api_cannot(sim):
+    control = sim.url + "/_simulator"
+
+    case = requests.delete(control + "/cases/3013", timeout=5)
+    customer = requests.delete(control + "/customers/34290812", timeout=5)
+    missing = requests.delete(control + "/cases/3013", timeout=5)
+
+    assert (case.status_code, customer.status_code, missing.status_code) == (204, 204, 404)
+    assert get(sim, "/api/v2/cases/3013").status_code == 404
+    assert 3013 not in ids(get(sim, "/api/v2/cases/search?since_id=3011"))
+    assert get(sim, "/api/v2/customers/34290812").status_code == 404
+
+
+def test_its_helpers_delete_and_never_give_a_deleted_id_again(sim):
+    sim.delete_case(3017)
+    sim.delete_customer(34290815)
+
+    case = sim.create_case(subject="after a delete")
+    customer = sim.create_customer(first_name="After", last_name="Delete")
+
+    assert (case["id"], customer["id"]) == (3018, 34290816)
+    assert get(sim, "/api/v2/cases/3017").status_code == 404
+    assert get(sim, "/api/v2/customers/34290815").status_code == 404
+
+
+def test_it_lists_ids_after_since_id_in_id_order(sim):
+    sim.update_case(3012, subject="moved to the end of the updated_at order")
+
+    page = get(
+        sim, "/api/v2/cases/search?since_id=3011&sort_field=id&sort_direction=asc&per_page=3"
+    )
+
+    assert ids(page) == [3012, 3013, 3014]

@@ -1,6 +1,7 @@
 """Polling GitHub issues: since= and Link-header pagination (provider HTTP mocked)."""
 
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 
 import pytest
 import responses
@@ -54,7 +55,11 @@ def test_it_polls_issues_since_the_cursor_following_link_headers(instance):
     first = responses.get(
         ISSUES,
         json=[issue(1, 1, 1), issue(2, -600, 2)],
-        headers={"Link": f'<{PAGE_2}>; rel="next", <{PAGE_2}>; rel="last"'},
+        # GitHub's clock, as its Date header gives it: the same as ours here.
+        headers={
+            "Link": f'<{PAGE_2}>; rel="next", <{PAGE_2}>; rel="last"',
+            "Date": formatdate(usegmt=True),
+        },
         match=[
             matchers.query_param_matcher(
                 {

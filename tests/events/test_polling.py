@@ -24,6 +24,8 @@ def client_for(sim, instance, cls=ProviderClient):
 
 def poll(sim, instance, name="incidents", client=None, **kwargs):
     poller = instance.poller_objects.get(name=name)
+    # Our clock is the simulator's, which the tests move: no clock skew unless a test sets one.
+    kwargs.setdefault("now", sim.now())
     return poll_object(
         poller_object_id=poller.pk, client=client or client_for(sim, instance), **kwargs
     )
@@ -47,7 +49,10 @@ def test_it_emits_nothing_for_old_records_on_the_baseline_poll(sim, desk_instanc
     assert result.records == 0
     assert captured(desk_instance) == []
     poller = desk_instance.poller_objects.get(name="incidents")
-    assert poller.cursor == desk_instance.events_enabled_at
+    # The baseline: when events were enabled, on the provider's clock (here ours) and a
+    # whole second before it, so that a change made at that very moment is after it.
+    assert poller.cursor == poller.baseline
+    assert timedelta(0) < desk_instance.events_enabled_at - poller.baseline <= timedelta(seconds=3)
     assert poller.last_success_at is not None
 
 

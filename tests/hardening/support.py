@@ -59,6 +59,8 @@ class WorkerCluster:
             "TRIBUTARY_TASK_TIMEOUT": str(TASK_TIMEOUT),
             "TRIBUTARY_DELIVERY_TIMEOUT": str(DELIVERY_TIMEOUT),
             "TRIBUTARY_QUEUE_POLL": "0.05",
+            # wait_running() reads django-q's "Q Cluster ... running." line (INFO).
+            "TRIBUTARY_QUEUE_LOG_LEVEL": "INFO",
             "TRIBUTARY_TEST_CLOCK_OFFSET": str(clock_offset),
         }
         self._log = log_path.open("w")

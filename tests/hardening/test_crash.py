@@ -11,6 +11,7 @@ those tasks are dropped.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -43,8 +44,15 @@ SIGNATURE_KEY = "hardening-signature-key"
 DISPATCH = "events.tasks.dispatch_due_polls"
 
 
-def crash_instance(user, sim, receiver, *, page_size: int, batch_size: int):
-    """A Desk instance polling incidents only, every minute, signing its deliveries."""
+def crash_instance(user, sim, receiver, *, page_size: int, batch_size: int, changes_take: float):
+    """A Desk instance polling incidents only, every minute, signing its deliveries.
+
+    Events were enabled ``changes_take`` seconds ago, on the simulator's clock and the
+    workers' alike: the changes the test makes next, that many simulated seconds in all,
+    bring the simulator's clock up to the workers', not past it (a first poll reads the
+    provider's clock from its Date header and takes its baseline on it).
+    """
+    sim.set_time(sim.now() - timedelta(seconds=changes_take))
     data = desk_instance_json(
         sim.url,
         **{
@@ -110,7 +118,7 @@ def all_delivered() -> bool:
 def test_it_delivers_every_change_after_a_kill_in_the_middle_of_a_multi_page_poll(
     clusters, desk, user, sim, arrivals, receiver
 ):
-    instance = crash_instance(user, sim, receiver, page_size=4, batch_size=10)
+    instance = crash_instance(user, sim, receiver, page_size=4, batch_size=10, changes_take=10)
     made: dict = {}
     # Ten changes, three pages: eight new cases and two cases from before events were on.
     seeded = [case["id"] for case in sim.store.all("cases")]
@@ -171,7 +179,7 @@ def test_it_delivers_every_change_after_a_kill_in_the_middle_of_a_multi_page_pol
 def test_a_poll_killed_after_page_1_of_3_resumes_from_the_progress_it_saved(
     clusters, desk, user, sim, arrivals, receiver
 ):
-    instance = crash_instance(user, sim, receiver, page_size=4, batch_size=4)
+    instance = crash_instance(user, sim, receiver, page_size=4, batch_size=4, changes_take=10 * 100)
     made: dict = {}
     # Further apart than the lookback, so a window that starts later reads fewer pages.
     for _ in range(10):
@@ -226,7 +234,7 @@ def test_a_poll_killed_after_page_1_of_3_resumes_from_the_progress_it_saved(
 def test_it_redelivers_with_the_same_webhook_id_after_a_kill_in_the_middle_of_deliveries(
     clusters, desk, user, sim, receiver
 ):
-    crash_instance(user, sim, receiver, page_size=50, batch_size=1)
+    crash_instance(user, sim, receiver, page_size=50, batch_size=1, changes_take=6)
     made: dict = {}
     for _ in range(6):
         make_change(sim, made)
@@ -273,7 +281,7 @@ def test_it_redelivers_with_the_same_webhook_id_after_a_kill_in_the_middle_of_de
 def test_it_captures_each_change_once_when_django_q_hands_the_killed_poll_out_again(
     clusters, desk, user, sim, arrivals, receiver
 ):
-    crash_instance(user, sim, receiver, page_size=2, batch_size=10)
+    crash_instance(user, sim, receiver, page_size=2, batch_size=10, changes_take=5)
     made: dict = {}
     for _ in range(5):
         make_change(sim, made)

@@ -19,6 +19,11 @@ def describe(attempt: DeliveryAttempt) -> str:
 
 def attempt_line(step: Attempted) -> str:
     """``[2/5] delivery ...``: one attempt of a run, as the commands print it."""
+    if step.attempt is None and step.held_by:
+        return (
+            f"[{step.number}/{step.total}] delivery {step.event_log_id}: held behind delivery "
+            f"{step.held_by} (earlier, of the same object, not delivered yet)"
+        )
     if step.attempt is None:
         return f"[{step.number}/{step.total}] delivery {step.event_log_id}: busy, skipped"
     step.attempt.event_log.refresh_from_db()
@@ -42,5 +47,5 @@ class Command(BaseCommand):
 
     def _progress(self, step: Attempted) -> None:
         # Not sent after all (another worker took it): that worker reports its attempt.
-        if step.attempt is not None:
+        if step.attempt is not None or step.held_by:
             self.stdout.write(attempt_line(step))
